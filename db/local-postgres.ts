@@ -120,7 +120,8 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
       // initdb reads the password as the server's user; the copy it reads is removed straight after.
       const password = randomBytes(24).toString('base64url');
       await writeFile(passwordFile, `${password}\n`, { mode: 0o600 });
-      const initFile = path.join(dir, '.initdb-password');
+      // Beside the folder, not in it: initdb wants an empty folder.
+      const initFile = `${dir}.initdb-password`;
       await writeFile(initFile, `${password}\n`, { mode: 0o600 });
       if (owner) await chown(initFile, owner.uid, owner.gid);
       try {

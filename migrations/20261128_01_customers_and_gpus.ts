@@ -14,7 +14,7 @@ export async function up(db: Kysely<any>): Promise<void> {
       slug        text NOT NULL UNIQUE CHECK (slug ~ '^[a-z0-9][a-z0-9-]*$' AND length(slug) <= 100),
       name        text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
       pool_id     bigint REFERENCES pools (id) ON DELETE SET NULL,
-      owner_email text CHECK (owner_email IS NULL OR owner_email ~ '^[^@\s]+@[^@\s]+$'),
+      owner_email text CHECK (owner_email IS NULL OR owner_email ~ '^[^@[:space:]]+@[^@[:space:]]+$'),
       created_at  timestamptz NOT NULL DEFAULT now(),
       updated_at  timestamptz NOT NULL DEFAULT now()
     );

@@ -5,7 +5,7 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`
     CREATE TABLE users (
       id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-      email         text NOT NULL UNIQUE CHECK (email = lower(email) AND email ~ '^[^@\s]+@[^@\s]+$'),
+      email         text NOT NULL UNIQUE CHECK (email = lower(email) AND email ~ '^[^@[:space:]]+@[^@[:space:]]+$'),
       role          text NOT NULL CHECK (role IN ('admin', 'viewer')),
       password_hash text NOT NULL,
       created_at    timestamptz NOT NULL DEFAULT now()

@@ -5,7 +5,7 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`
     CREATE TABLE email_recipients (
       id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-      email        text NOT NULL CHECK (email = lower(email) AND email ~ '^[^@\s]+@[^@\s]+$'),
+      email        text NOT NULL CHECK (email = lower(email) AND email ~ '^[^@[:space:]]+@[^@[:space:]]+$'),
       kind         text NOT NULL CHECK (kind IN ('digest', 'customer')),
       customer_id  bigint REFERENCES customers (id) ON DELETE CASCADE,
       time_zone    text NOT NULL DEFAULT 'UTC',

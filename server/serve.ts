@@ -1,6 +1,7 @@
 // `npm start`: migrate → seed the demo when the database is empty → serve. SIGINT/SIGTERM stop the web
 // server first, then the database.
 import type { Server } from 'node:http';
+import express, { type Express } from 'express';
 import { migrateToLatest } from '../db/migrate.js';
 import { setDb } from '../db/client.js';
 import { isDatabaseEmpty } from '../seeds/demo.js';
@@ -11,7 +12,7 @@ import { createApp, loadBuild } from './http.js';
 import { resolveSessionSecret } from './secrets.js';
 import { setRuntime } from '../app/lib/runtime.server.js';
 
-function listen(app: ReturnType<typeof createApp>, port: number): Promise<Server> {
+function listen(app: Express, port: number): Promise<Server> {
   return new Promise((resolve, reject) => {
     const server = app.listen(port);
     server.once('listening', () => resolve(server));
@@ -27,8 +28,15 @@ function listen(app: ReturnType<typeof createApp>, port: number): Promise<Server
   });
 }
 
+/** Fails fast on an occupied port, before the database is started and seeded. */
+async function checkPortFree(port: number): Promise<void> {
+  const probe = await listen(express(), port);
+  await new Promise((resolve) => probe.close(resolve));
+}
+
 export async function serve(config: Config, log: (line: string) => void = console.log): Promise<{ stop(): Promise<void> }> {
   const build = await loadBuild();
+  await checkPortFree(config.PORT);
   const database = await connectDatabase(config);
   let server: Server | undefined;
   try {

@@ -1,7 +1,7 @@
 // The demo: synthetic, deterministic data plus an admin account whose sign-in is printed, so a first
 // `npm start` shows a working product with nothing to configure.
 import { randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Db } from '../../db/client.js';
 import { upsertUser } from '../../db/queries/users.js';
@@ -30,6 +30,7 @@ export async function seedDemoWithSignIn(db: Db, dataDir: string, options: DemoO
   const summary = await seedDemo(db, { days: options.days, seed: options.seed, end, onProgress: options.onProgress });
   const password = randomBytes(9).toString('base64url');
   await upsertUser(db, DEMO_EMAIL, 'admin', await hashPassword(password));
+  await mkdir(dataDir, { recursive: true });
   await writeFile(path.join(dataDir, SIGN_IN_FILE), `${DEMO_EMAIL} ${password}\n`, { mode: 0o600 });
   return { ...summary, email: DEMO_EMAIL, password };
 }
