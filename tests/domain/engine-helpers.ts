@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 
 /** Every property runs from the same seed, so a failure reproduces and CI never flakes. */
-export const FC: fc.Parameters<unknown> = { seed: 777, numRuns: 1000 };
+export const FC: fc.Parameters<unknown> = { seed: 20261128, numRuns: 100 };
 
 /** |a − b| ≤ 1e-9 · max(1, |a|, |b|): equal up to summation-order noise. */
 export function close(a: number, b: number, relative = 1e-9): boolean {
