@@ -5,6 +5,8 @@ set -euo pipefail
 missing=()
 # Browser tests drive Debian's Chromium.
 if [ -d tests/e2e ] && ! command -v chromium >/dev/null 2>&1; then missing+=(chromium); fi
+# The pull-connector tests load history into a real Prometheus (promtool comes with it).
+if [ -d tests/connectors ] && { [ ! -x /usr/bin/prometheus ] || [ ! -x /usr/bin/promtool ]; }; then missing+=(prometheus); fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "missing ${missing[*]}: install them (apt-get install ${missing[*]}) or run as root" >&2

@@ -1,5 +1,6 @@
-// `npm start`: migrate → seed the demo when the database is empty → serve. SIGINT/SIGTERM stop the web
-// server first, then the database.
+// `npm start`: migrate → seed the demo when the database is empty → serve, with the background worker
+// (scheduled pulls, maintenance) beside the web server. SIGINT/SIGTERM stop the web server first, then the
+// worker (it finishes or aborts its running jobs), then the database.
 import type { Server } from 'node:http';
 import express, { type Express } from 'express';
 import { migrateToLatest } from '../db/migrate.js';
@@ -11,6 +12,8 @@ import { connectDatabase, StartupError } from './database.js';
 import { createApp, loadBuild } from './http.js';
 import { resolveSessionSecret } from './secrets.js';
 import { setRuntime } from '../app/lib/runtime.server.js';
+import { ingestionTasks, SCHEDULE_TASK } from '../app/services/connectors/schedule.server.js';
+import { combineTaskSets, startWorker, type Worker } from './worker.js';
 
 function listen(app: Express, port: number): Promise<Server> {
   return new Promise((resolve, reject) => {
@@ -39,6 +42,8 @@ export async function serve(config: Config, log: (line: string) => void = consol
   await checkPortFree(config.PORT);
   const database = await connectDatabase(config);
   let server: Server | undefined;
+  let worker: Worker | undefined;
+  let signIn: Awaited<ReturnType<typeof readDemoSignIn>>;
   try {
     log(database.embedded ? `Database: embedded PostgreSQL in ${config.dataDir}` : 'Database: DATABASE_URL');
     const applied = await migrateToLatest(database.db);
@@ -49,16 +54,28 @@ export async function serve(config: Config, log: (line: string) => void = consol
       const summary = await seedDemoWithSignIn(database.db, config.dataDir, { days: 90, seed: 1 });
       log(`Seeded ${summary.customers} customers in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
     }
-    setRuntime({ sessionSecret: await resolveSessionSecret(config, (line) => log(`warning: ${line}`)), appUrl: config.appUrl, dataDir: config.dataDir });
+    const sessionSecret = await resolveSessionSecret(config, (line) => log(`warning: ${line}`));
+    setRuntime({ sessionSecret, appUrl: config.appUrl, dataDir: config.dataDir });
     setDb(database.db);
     server = await listen(createApp(build), config.PORT);
+    // The task registry: each capability adds its task set here (the weekly emails will too).
+    worker = await startWorker({
+      connectionString: database.url,
+      ...combineTaskSets(ingestionTasks({ db: database.db, secret: sessionSecret, log })),
+      log,
+      startupJobs: [{ task: SCHEDULE_TASK, spec: { jobKey: SCHEDULE_TASK, maxAttempts: 1 } }],
+    });
+    signIn = await readDemoSignIn(config.dataDir);
   } catch (error) {
+    await worker?.stop().catch(() => {});
+    const started = server;
+    if (started) await new Promise((resolve) => started.close(resolve));
     await database.close().catch(() => {});
     throw error;
   }
 
+  // Both lines at once: whoever waits for the first reads the second too.
   log(`Breakeven is running at ${config.appUrl}`);
-  const signIn = await readDemoSignIn(config.dataDir);
   if (signIn) log(`Demo sign-in: ${signIn.email} / ${signIn.password}`);
 
   let stopping: Promise<void> | undefined;
@@ -71,6 +88,7 @@ export async function serve(config: Config, log: (line: string) => void = consol
         // Requests still running after a grace period are cut so that shutdown always ends.
         setTimeout(() => server?.closeAllConnections(), 5_000).unref();
       });
+      await worker?.stop();
       setDb(undefined);
       setRuntime(undefined);
       await database.close();
