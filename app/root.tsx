@@ -1,6 +1,7 @@
 import type { LinksFunction, LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
-import { isRouteErrorResponse, Links, Meta, Outlet, Scripts, ScrollRestoration, useRouteError } from '@remix-run/react';
-import type { ReactNode } from 'react';
+import { isRouteErrorResponse, Links, Meta, Outlet, Scripts, ScrollRestoration, useLoaderData, useRevalidator, useRouteError } from '@remix-run/react';
+import { useEffect, type ReactNode } from 'react';
+import { TZ_COOKIE, timeZoneFromCookie } from './lib/time-zone';
 import { useNonce } from './lib/nonce';
 import { getUser } from './services/auth.server';
 
@@ -14,7 +15,27 @@ export const meta: MetaFunction = () => [{ title: 'Breakeven' }];
 // Who is signed in, for the header; each route still checks for itself.
 export async function loader({ request }: LoaderFunctionArgs) {
   const user = await getUser(request);
-  return { user: user ? { email: user.email, role: user.role } : null };
+  return { user: user ? { email: user.email, role: user.role } : null, timeZone: timeZoneFromCookie(request.headers.get('Cookie')) };
+}
+
+/**
+ * The viewer's time zone reaches the server as a cookie: the browser reports its IANA zone, and when the server
+ * rendered in another one (first visit, or the zone changed) the cookie is set and the page's data reloaded once.
+ * The server validates the name (app/lib/time-zone.ts) and falls back to UTC.
+ */
+function useTimeZoneCookie(serverZone: string | undefined) {
+  const revalidator = useRevalidator();
+  useEffect(() => {
+    if (serverZone === undefined) return;
+    const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (!zone || zone === serverZone) return;
+    const value = encodeURIComponent(zone);
+    // Already sent and refused (an unknown zone): do not ask again.
+    if (document.cookie.split('; ').includes(`${TZ_COOKIE}=${value}`)) return;
+    document.cookie = `${TZ_COOKIE}=${value}; path=/; max-age=31536000; samesite=lax`;
+    revalidator.revalidate();
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [serverZone]);
 }
 
 export function Layout({ children }: { children: ReactNode }) {
@@ -37,6 +58,8 @@ export function Layout({ children }: { children: ReactNode }) {
 }
 
 export default function App() {
+  const data = useLoaderData<typeof loader>();
+  useTimeZoneCookie(data?.timeZone);
   return <Outlet />;
 }
 

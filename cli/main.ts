@@ -5,8 +5,14 @@ import { InputProblems } from '../app/services/customer-import.server.js';
 import { createOutput, helpText, parseCommandLine, UsageError, type Command } from './framework.js';
 import { customersAdd, customersImport, customersList } from './commands/customers.js';
 import { dbMigrate } from './commands/db.js';
+import { emailWeekly } from './commands/email.js';
+import { pricesImport, pricesList } from './commands/prices.js';
+import { recommendCommand } from './commands/recommend.js';
+import { ingestFile } from './commands/ingest.js';
+import { recipientsAdd, recipientsList, recipientsRemove } from './commands/recipients.js';
 import { seedDemoCommand } from './commands/seed.js';
 import { serveCommand } from './commands/serve.js';
+import { ingestRun, sourcesAdd, sourcesList, sourcesRemove } from './commands/sources.js';
 import { usersAdd, usersList, usersRemove } from './commands/users.js';
 
 export const commands: Command[] = [
@@ -16,9 +22,21 @@ export const commands: Command[] = [
   customersAdd,
   customersImport,
   customersList,
+  pricesImport,
+  pricesList,
+  recommendCommand,
+  ingestFile,
+  ingestRun,
   usersAdd,
   usersList,
   usersRemove,
+  sourcesAdd,
+  sourcesList,
+  sourcesRemove,
+  recipientsAdd,
+  recipientsList,
+  recipientsRemove,
+  emailWeekly,
 ];
 
 function overview(): string {

@@ -245,6 +245,8 @@ export interface EmailRecipientsTable {
   customer_id: number | null;
   time_zone: ColumnType<string, string | undefined, string>;
   unsubscribed: ColumnType<boolean, boolean | undefined, boolean>;
+  /** 'owner': stands for the customer's owner_email, and applies only while that address is the owner. */
+  origin: ColumnType<'manual' | 'owner', 'manual' | 'owner' | undefined, 'manual' | 'owner'>;
   created_at: CreatedAt;
 }
 
@@ -259,6 +261,11 @@ export interface EmailLogTable {
   message_id: string | null;
   created_at: CreatedAt;
   sent_at: Date | null;
+  claimed_at: Date | null;
+  next_attempt_at: Date | null;
+  delivery: string | null;
+  resolved_by: string | null;
+  resolved_at: Date | null;
 }
 
 export interface Database {

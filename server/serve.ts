@@ -13,6 +13,7 @@ import { createApp, loadBuild } from './http.js';
 import { resolveSessionSecret } from './secrets.js';
 import { setRuntime } from '../app/lib/runtime.server.js';
 import { ingestionTasks, SCHEDULE_TASK } from '../app/services/connectors/schedule.server.js';
+import { EMAIL_SCHEDULE_TASK, emailTasks } from '../app/services/email/tasks.server.js';
 import { combineTaskSets, startWorker, type Worker } from './worker.js';
 
 function listen(app: Express, port: number): Promise<Server> {
@@ -58,12 +59,16 @@ export async function serve(config: Config, log: (line: string) => void = consol
     setRuntime({ sessionSecret, appUrl: config.appUrl, dataDir: config.dataDir });
     setDb(database.db);
     server = await listen(createApp(build), config.PORT);
-    // The task registry: each capability adds its task set here (the weekly emails will too).
+    // The task registry: each capability adds its task set here.
+    const mail = { smtpUrl: config.SMTP_URL, mailFrom: config.MAIL_FROM, dataDir: config.dataDir, appUrl: config.appUrl };
     worker = await startWorker({
       connectionString: database.url,
-      ...combineTaskSets(ingestionTasks({ db: database.db, secret: sessionSecret, log })),
+      ...combineTaskSets(ingestionTasks({ db: database.db, secret: sessionSecret, log }), emailTasks({ db: database.db, settings: mail, log })),
       log,
-      startupJobs: [{ task: SCHEDULE_TASK, spec: { jobKey: SCHEDULE_TASK, maxAttempts: 1 } }],
+      startupJobs: [
+        { task: SCHEDULE_TASK, spec: { jobKey: SCHEDULE_TASK, maxAttempts: 1 } },
+        { task: EMAIL_SCHEDULE_TASK, spec: { jobKey: EMAIL_SCHEDULE_TASK, maxAttempts: 1 } },
+      ],
     });
     signIn = await readDemoSignIn(config.dataDir);
   } catch (error) {

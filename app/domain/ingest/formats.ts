@@ -1,0 +1,348 @@
+// The three file kinds of DESIGN.md ("Files users bring"): which columns each needs, and how one record becomes
+// a parsed row or a reason naming the field. Pure: ids, customers by assignment and GPU types are resolved by
+// the import service afterwards.
+import { SLUG_PATTERN } from '../customers.js';
+import { normalizeGpuType } from '../gpu-types.js';
+import { MAX_MEMORY_MIB, MAX_POWER_W, MAX_TOKENS_PER_ROW, textProblem } from './rows.js';
+import { parseSmiTimestamp, parseTimestamp } from './timestamps.js';
+
+import type { FileKind } from './kinds.js';
+
+export { FILE_KINDS, type FileKind } from './kinds.js';
+
+export interface FormatOptions {
+  /** Overrides the customer column (which then need not exist). */
+  customer?: string;
+  /** nvidia-smi: the zone of its timestamps (IANA), default UTC. */
+  tz?: string;
+  /** nvidia-smi: the GPU when the log has no uuid column (or the value is missing). */
+  gpuUuid?: string;
+  /** nvidia-smi: the GPU type when the log has no name column (or the value is missing). */
+  gpuType?: string;
+  /** "Now" for refusing times more than a day ahead (the domain has no clock). */
+  nowMs: number;
+}
+
+export interface ParsedSample {
+  ts: number;
+  gpuUuid: string;
+  /** The vendor or normalised name, as given: the service resolves it to a type. */
+  gpuType: string;
+  /** Null: from the GPU's assignment at ts. */
+  customer: string | null;
+  utilizationPct: number;
+  memoryUsedMib: number | null;
+  powerW: number | null;
+  hostname: string | null;
+}
+
+export interface ParsedUsage {
+  ts: number;
+  customer: string;
+  model: string;
+  inputTokens: number;
+  cachedInputTokens: number;
+  cacheWriteInputTokens: number;
+  outputTokens: number;
+  requests: number;
+}
+
+export type RecordResult<T> = { ok: true; row: T } | { ok: false; field: string | null; reason: string };
+
+export interface ColumnPlan<T> {
+  kind: FileKind;
+  /** Fields a record must have (the header's). */
+  width: number;
+  /** Splits records on this (nvidia-smi: ", " read as "," with values trimmed). */
+  delimiter: string;
+  parse(fields: string[]): RecordResult<T>;
+}
+
+export type PlanResult = { ok: true; plan: ColumnPlan<ParsedSample> | ColumnPlan<ParsedUsage> } | { ok: false; problem: string };
+
+const bad = (field: string | null, reason: string) => ({ ok: false as const, field, reason });
+const shown = (text: string) => JSON.stringify(text.length > 60 ? `${text.slice(0, 60)}…` : text);
+
+/** A header name made comparable: trimmed, lower-case, without nvidia-smi's unit (`utilization.gpu [%]`). */
+export function headerKey(name: string): string {
+  return name.trim().toLowerCase().replace(/\s*\[[^\]]*\]$/, '');
+}
+
+/** Header names shown in a message: printable, short. */
+function foundList(header: string[]): string {
+  const names = header.slice(0, 20).map((h) => {
+    // eslint-disable-next-line no-control-regex
+    const clean = h.trim().replace(/[\u0000-\u001f\u007f\uFFFD]/g, '?');
+    return clean.length > 40 ? `${clean.slice(0, 40)}…` : clean;
+  });
+  return names.join(', ') + (header.length > 20 ? `, … (${header.length} columns)` : '');
+}
+
+function indexColumns(header: string[]): Map<string, number> | string {
+  const index = new Map<string, number>();
+  for (let i = 0; i < header.length; i++) {
+    const key = headerKey(header[i]);
+    if (key === '') continue;
+    if (index.has(key)) return `column ${key} appears twice`;
+    index.set(key, i);
+  }
+  return index;
+}
+
+function missingProblem(missing: string[], header: string[]): string {
+  return `missing column${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (found: ${foundList(header) || 'nothing'})`;
+}
+
+const CUSTOMER_HINT = 'a customer slug (lower-case letters, digits and dashes)';
+
+function checkSlug(value: string): string | null {
+  if (value === '') return 'is empty';
+  if (!SLUG_PATTERN.test(value) || value.length > 100) return `${shown(value)} is not ${CUSTOMER_HINT}`;
+  return null;
+}
+
+const COUNT = /^\d+$/;
+const DECIMAL = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+function count(text: string, field: string, dflt: number | null): RecordResult<number> {
+  const t = text.trim();
+  if (t === '') return dflt === null ? bad(field, 'is empty') : { ok: true, row: dflt };
+  if (!COUNT.test(t)) return bad(field, `${shown(t)} is not a whole number`);
+  const n = t.length > 16 ? Number.POSITIVE_INFINITY : Number(t);
+  if (n > MAX_TOKENS_PER_ROW) return bad(field, `${shown(t)} is larger than ${MAX_TOKENS_PER_ROW} (10^12)`);
+  return { ok: true, row: n };
+}
+
+/** A decimal within [min, max], or the reason it is not (a string): no object per value on the hot path. */
+function decimal(text: string, min: number, max: number, unit: string): number | string {
+  const t = text.trim();
+  if (!DECIMAL.test(t)) return `${shown(t)} is not a number`;
+  const n = Number(t);
+  if (!(n >= min && n <= max)) return `${t} is outside ${min}–${max}${unit}`;
+  return n;
+}
+
+/** parseTimestamp remembering its last answer: consecutive rows often carry the same time. */
+function lastTime(nowMs: number): (text: string) => ReturnType<typeof parseTimestamp> {
+  let text = '';
+  let result = parseTimestamp('', nowMs);
+  return (t) => {
+    if (t !== text) {
+      text = t;
+      result = parseTimestamp(t, nowMs);
+    }
+    return result;
+  };
+}
+
+/** Column plan of a token-usage file: timestamp,customer,model,input_tokens,output_tokens[,cached_input_tokens,cache_write_input_tokens,requests]. */
+function tokenUsagePlan(header: string[], options: FormatOptions): PlanResult {
+  const index = indexColumns(header);
+  if (typeof index === 'string') return { ok: false, problem: index };
+  const required = ['timestamp', ...(options.customer ? [] : ['customer']), 'model', 'input_tokens', 'output_tokens'];
+  const missing = required.filter((c) => !index.has(c));
+  if (missing.length) return { ok: false, problem: missingProblem(missing, header) };
+  const at = (name: string) => index.get(name) ?? -1;
+  const [iTs, iCustomer, iModel, iIn, iOut, iCached, iWrite, iReq] = [
+    'timestamp', 'customer', 'model', 'input_tokens', 'output_tokens', 'cached_input_tokens', 'cache_write_input_tokens', 'requests',
+  ].map(at);
+  const fixedCustomer = options.customer;
+  const plan: ColumnPlan<ParsedUsage> = {
+    kind: 'token-usage',
+    width: header.length,
+    delimiter: ',',
+    parse(f) {
+      const ts = parseTimestamp(f[iTs].trim(), options.nowMs);
+      if (!ts.ok) return bad('timestamp', ts.reason);
+      const customer = fixedCustomer ?? f[iCustomer].trim();
+      const slug = checkSlug(customer);
+      if (slug) return bad('customer', slug);
+      const model = f[iModel].trim();
+      const modelProblem = textProblem(model);
+      if (modelProblem) return bad('model', modelProblem);
+      const input = count(f[iIn], 'input_tokens', null);
+      if (!input.ok) return input;
+      const output = count(f[iOut], 'output_tokens', null);
+      if (!output.ok) return output;
+      const cached = iCached >= 0 ? count(f[iCached], 'cached_input_tokens', 0) : { ok: true as const, row: 0 };
+      if (!cached.ok) return cached;
+      const write = iWrite >= 0 ? count(f[iWrite], 'cache_write_input_tokens', 0) : { ok: true as const, row: 0 };
+      if (!write.ok) return write;
+      const requests = iReq >= 0 ? count(f[iReq], 'requests', 1) : { ok: true as const, row: 1 };
+      if (!requests.ok) return requests;
+      if (cached.row + write.row > input.row) {
+        return bad('cached_input_tokens', `cached_input_tokens + cache_write_input_tokens exceeds input_tokens (${cached.row} + ${write.row} > ${input.row})`);
+      }
+      return {
+        ok: true,
+        row: {
+          ts: ts.ms, customer, model, inputTokens: input.row, cachedInputTokens: cached.row, cacheWriteInputTokens: write.row,
+          outputTokens: output.row, requests: requests.row,
+        },
+      };
+    },
+  };
+  return { ok: true, plan };
+}
+
+function gpuTypeProblem(name: string): string | null {
+  const text = textProblem(name);
+  if (text) return text;
+  return normalizeGpuType(name) === '' ? `${shown(name)} does not name a GPU type` : null;
+}
+
+/** Column plan of a gpu-samples file: timestamp,gpu_uuid,gpu_type,customer,utilization_pct[,memory_used_mib,power_w,hostname]. */
+function gpuSamplesPlan(header: string[], options: FormatOptions): PlanResult {
+  const index = indexColumns(header);
+  if (typeof index === 'string') return { ok: false, problem: index };
+  const required = ['timestamp', 'gpu_uuid', 'gpu_type', ...(options.customer ? [] : ['customer']), 'utilization_pct'];
+  const missing = required.filter((c) => !index.has(c));
+  if (missing.length) return { ok: false, problem: missingProblem(missing, header) };
+  const at = (name: string) => index.get(name) ?? -1;
+  const [iTs, iUuid, iType, iCustomer, iUtil, iMem, iPower, iHost] = [
+    'timestamp', 'gpu_uuid', 'gpu_type', 'customer', 'utilization_pct', 'memory_used_mib', 'power_w', 'hostname',
+  ].map(at);
+  const fixedCustomer = options.customer;
+  // Values seen before: a file names a handful of types and customers thousands of times, and a scrape
+  // writes one time for every GPU.
+  const knownTypes = new Set<string>();
+  const knownCustomers = new Set<string>();
+  const time = lastTime(options.nowMs);
+  const plan: ColumnPlan<ParsedSample> = {
+    kind: 'gpu-samples',
+    width: header.length,
+    delimiter: ',',
+    parse(f) {
+      const ts = time(f[iTs].trim());
+      if (!ts.ok) return bad('timestamp', ts.reason);
+      const gpuUuid = f[iUuid].trim();
+      const uuidProblem = textProblem(gpuUuid);
+      if (uuidProblem) return bad('gpu_uuid', uuidProblem);
+      const gpuType = f[iType].trim();
+      if (!knownTypes.has(gpuType)) {
+        const typeProblem = gpuTypeProblem(gpuType);
+        if (typeProblem) return bad('gpu_type', typeProblem);
+        if (knownTypes.size < 10_000) knownTypes.add(gpuType);
+      }
+      const customer = fixedCustomer ?? f[iCustomer].trim();
+      if (!knownCustomers.has(customer)) {
+        const slug = checkSlug(customer);
+        if (slug) return bad('customer', slug);
+        if (knownCustomers.size < 10_000) knownCustomers.add(customer);
+      }
+      const util = decimal(f[iUtil], 0, 100, '');
+      if (typeof util === 'string') return bad('utilization_pct', util);
+      let memory: number | null = null;
+      if (iMem >= 0 && f[iMem].trim() !== '') {
+        const m = decimal(f[iMem], 0, MAX_MEMORY_MIB, ' MiB');
+        if (typeof m === 'string') return bad('memory_used_mib', m);
+        memory = m;
+      }
+      let power: number | null = null;
+      if (iPower >= 0 && f[iPower].trim() !== '') {
+        const p = decimal(f[iPower], 0, MAX_POWER_W, ' W');
+        if (typeof p === 'string') return bad('power_w', p);
+        power = p;
+      }
+      let hostname: string | null = null;
+      if (iHost >= 0 && f[iHost].trim() !== '') {
+        hostname = f[iHost].trim();
+        const hostProblem = textProblem(hostname, 255);
+        if (hostProblem) return bad('hostname', hostProblem);
+      }
+      return { ok: true, row: { ts: ts.ms, gpuUuid, gpuType, customer, utilizationPct: util, memoryUsedMib: memory, powerW: power, hostname } };
+    },
+  };
+  return { ok: true, plan };
+}
+
+/** nvidia-smi's markers for a value it could not read. */
+const SMI_MISSING = /^\[[^\]]*\]$|^N\/A$/i;
+
+/** A nvidia-smi number with its optional unit (`86 %`, `17902 MiB`, `33.09 W`), or null when missing. */
+function smiNumber(text: string, field: string, unit: string, max: number): RecordResult<number | null> {
+  const t = text.trim();
+  if (t === '' || SMI_MISSING.test(t)) return { ok: true, row: null };
+  const m = /^([+-]?(?:\d+(?:\.\d*)?|\.\d+))\s*([A-Za-z%]+)?$/.exec(t);
+  if (!m) return bad(field, `${shown(t)} is not a number`);
+  if (m[2] !== undefined && m[2] !== unit) return bad(field, `${shown(t)}: expected a value in ${unit}`);
+  const n = Number(m[1]);
+  if (!(n >= 0 && n <= max)) return bad(field, `${m[1]} is outside 0–${max}${unit === '%' ? ' %' : ` ${unit}`}`);
+  return { ok: true, row: n };
+}
+
+/**
+ * Column plan of `nvidia-smi --query-gpu=… --format=csv[,nounits]`. Needs the header (with `noheader` the
+ * columns cannot be known: refused with a hint). Missing uuid/name come from --gpu-uuid/--gpu-type.
+ */
+function nvidiaSmiPlan(header: string[], options: FormatOptions): PlanResult {
+  const index = indexColumns(header.map((h) => h.trim()));
+  if (typeof index === 'string') return { ok: false, problem: index };
+  const alias = (...names: string[]) => names.map((n) => index.get(n)).find((i) => i !== undefined) ?? -1;
+  const iTs = alias('timestamp');
+  const iUtil = alias('utilization.gpu');
+  const iUuid = alias('uuid', 'gpu_uuid');
+  const iName = alias('name', 'gpu_name');
+  const iMem = alias('memory.used');
+  const iPower = alias('power.draw', 'power.draw.instant', 'power.draw.average');
+  const missing: string[] = [];
+  if (iTs < 0) missing.push('timestamp');
+  if (iUtil < 0) missing.push('utilization.gpu');
+  if (iUuid < 0 && !options.gpuUuid) missing.push('uuid (or --gpu-uuid)');
+  if (iName < 0 && !options.gpuType) missing.push('name (or --gpu-type)');
+  if (missing.length) {
+    const looksHeaderless = /^\d{4}\/\d{2}\/\d{2} \d{2}:\d{2}:\d{2}/.test(header[0]?.trim() ?? '');
+    const hint = looksHeaderless ? '; the first line is data: run nvidia-smi without `noheader`, or add its header line' : '';
+    return { ok: false, problem: missingProblem(missing, header) + hint };
+  }
+  const zone = options.tz ?? 'UTC';
+  const plan: ColumnPlan<ParsedSample> = {
+    kind: 'nvidia-smi',
+    width: header.length,
+    delimiter: ',',
+    parse(f) {
+      const rawTs = f[iTs].trim();
+      const ts = parseSmiTimestamp(rawTs, zone, options.nowMs);
+      if (!ts.ok) return bad('timestamp', ts.reason);
+      let gpuUuid = iUuid >= 0 ? f[iUuid].trim() : '';
+      if (gpuUuid === '' || SMI_MISSING.test(gpuUuid)) gpuUuid = options.gpuUuid ?? '';
+      if (gpuUuid === '') return bad('uuid', 'is missing (give --gpu-uuid)');
+      const uuidProblem = textProblem(gpuUuid);
+      if (uuidProblem) return bad('uuid', uuidProblem);
+      let gpuType = iName >= 0 ? f[iName].trim() : '';
+      if (gpuType === '' || SMI_MISSING.test(gpuType)) gpuType = options.gpuType ?? '';
+      if (gpuType === '') return bad('name', 'is missing (give --gpu-type)');
+      const typeProblem = gpuTypeProblem(gpuType);
+      if (typeProblem) return bad('name', typeProblem);
+      const util = smiNumber(f[iUtil], 'utilization.gpu', '%', 100);
+      if (!util.ok) return util;
+      if (util.row === null) return bad('utilization.gpu', `${shown(f[iUtil].trim())} is not a reading`);
+      const memory = iMem >= 0 ? smiNumber(f[iMem], 'memory.used', 'MiB', MAX_MEMORY_MIB) : { ok: true as const, row: null };
+      if (!memory.ok) return memory;
+      const power = iPower >= 0 ? smiNumber(f[iPower], 'power.draw', 'W', MAX_POWER_W) : { ok: true as const, row: null };
+      if (!power.ok) return power;
+      return {
+        ok: true,
+        row: { ts: ts.ms, gpuUuid, gpuType, customer: options.customer ?? null, utilizationPct: util.row, memoryUsedMib: memory.row, powerW: power.row, hostname: null },
+      };
+    },
+  };
+  return { ok: true, plan };
+}
+
+/** The column plan of a file from its header row, or the one-line problem that refuses the whole file. */
+export function planColumns(kind: FileKind, header: string[], options: FormatOptions): PlanResult {
+  if (kind === 'token-usage') return tokenUsagePlan(header, options);
+  if (kind === 'gpu-samples') return gpuSamplesPlan(header, options);
+  return nvidiaSmiPlan(header, options);
+}
+
+/** Parses one record against a plan: wrong width, invalid UTF-8 and each field's problem are named. */
+export function parseRecord<T>(plan: ColumnPlan<T>, record: { raw: string; fields: string[] | null; error?: string }): RecordResult<T> {
+  if (record.fields === null) return bad(null, record.error ?? 'not valid CSV');
+  if (record.raw.includes('\uFFFD')) return bad(null, 'the line is not valid UTF-8');
+  if (record.fields.length !== plan.width) {
+    return bad(null, `expected ${plan.width} fields (as in the header), found ${record.fields.length}`);
+  }
+  return plan.parse(record.fields);
+}

@@ -1,0 +1,213 @@
+// The pure parsers, without a database: record splitting, timestamps and the three formats, with properties
+// (fast-check) over random input: they never throw, a row they accept satisfies every stored invariant, and a
+// record always carries its line.
+import { stringify } from 'csv-stringify/sync';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { parseRecord, planColumns, type ColumnPlan, type FileKind, type ParsedSample, type ParsedUsage } from '../../app/domain/ingest/formats.js';
+import { CsvRecordSplitter, type CsvRecord } from '../../app/domain/ingest/records.js';
+import { MAX_TOKENS_PER_ROW } from '../../app/domain/ingest/rows.js';
+import { parseSmiTimestamp, parseTimestamp } from '../../app/domain/ingest/timestamps.js';
+import { SLUG_PATTERN } from '../../app/domain/customers.js';
+
+const NOW = Date.parse('2026-11-28T12:00:00Z');
+
+function split(chunks: string[]): CsvRecord[] {
+  const out: CsvRecord[] = [];
+  const s = new CsvRecordSplitter();
+  for (const c of chunks) s.push(c, (r) => out.push(r));
+  s.end((r) => out.push(r));
+  return out;
+}
+
+/** Cuts text at the given fractions: the same text fed in pieces. */
+function pieces(text: string, cuts: number[]): string[] {
+  const at = [...new Set(cuts.map((c) => Math.floor(c * text.length)))].sort((a, b) => a - b);
+  const out: string[] = [];
+  let prev = 0;
+  for (const a of at) {
+    out.push(text.slice(prev, a));
+    prev = a;
+  }
+  out.push(text.slice(prev));
+  return out;
+}
+
+describe('CsvRecordSplitter', () => {
+  it('numbers lines, skips blank ones, strips CR and a BOM, and keeps quoted newlines in one record', () => {
+    const records = split(['\uFEFFa,b\r\n\r\n1,"x\ny",3\n', '4,5']);
+    expect(records).toEqual([
+      { line: 1, raw: 'a,b', fields: ['a', 'b'] },
+      { line: 3, raw: '1,"x\ny",3', fields: ['1', 'x\ny', '3'] },
+      { line: 5, raw: '4,5', fields: ['4', '5'] },
+    ]);
+  });
+
+  it('a stray quote costs its own line only; an unclosed quote at the end is reported on its line', () => {
+    const records = split(['a,b\n1,x"y\n2,z\n3,"w\n']);
+    expect(records.map((r) => [r.line, r.fields])).toEqual([[1, ['a', 'b']], [2, null], [3, ['2', 'z']], [4, null]]);
+    expect(records[1].error).toMatch(/not valid CSV/);
+    expect(records[3].error).toBe('a quoted field is not closed before the end of the file');
+  });
+
+  it('property: the records do not depend on how the text is cut into chunks, and lines increase', () => {
+    const char = fc.constantFrom('a', 'b', ',', '"', '\n', '\r', ' ', 'é', '💥', '\u0000');
+    fc.assert(
+      fc.property(fc.array(char, { maxLength: 300 }).map((cs) => cs.join('')), fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 6 }), (text, cuts) => {
+        const whole = split([text]);
+        expect(split(pieces(text, cuts))).toEqual(whole);
+        const lineCount = text.split('\n').length;
+        for (let i = 0; i < whole.length; i++) {
+          expect(whole[i].line).toBeGreaterThanOrEqual(1);
+          expect(whole[i].line).toBeLessThanOrEqual(lineCount);
+          if (i > 0) expect(whole[i].line).toBeGreaterThan(whole[i - 1].line);
+          expect(whole[i].fields !== null || typeof whole[i].error === 'string').toBe(true);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('property: what csv-stringify writes comes back field for field', () => {
+    const field = fc.string({ unit: fc.constantFrom('a', ',', '"', '\n', ' ', 'ü', 'x', '1'), maxLength: 8 });
+    fc.assert(
+      fc.property(fc.array(fc.array(field, { minLength: 2, maxLength: 5 }), { maxLength: 20 }), (rows) => {
+        const text = stringify(rows);
+        expect(split([text]).map((r) => r.fields)).toEqual(rows);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe('timestamps', () => {
+  it('accepts ISO 8601 with an offset or Z, and Unix seconds; refuses the rest with the reason', () => {
+    expect(parseTimestamp('2026-11-20T10:15:00Z', NOW)).toEqual({ ok: true, ms: Date.UTC(2026, 10, 20, 10, 15) });
+    expect(parseTimestamp('2026-11-20T10:15:00.123456+01:00', NOW)).toEqual({ ok: true, ms: Date.UTC(2026, 10, 20, 9, 15, 0, 123) });
+    expect(parseTimestamp('2026-11-20 10:15-0530', NOW)).toEqual({ ok: true, ms: Date.UTC(2026, 10, 20, 15, 45) });
+    expect(parseTimestamp('1763633700', NOW)).toEqual({ ok: true, ms: 1763633700000 });
+    expect(parseTimestamp('1763633700.5', NOW)).toEqual({ ok: true, ms: 1763633700500 });
+    expect(parseTimestamp('yesterday', NOW)).toEqual({ ok: false, reason: '"yesterday" is not ISO 8601 with an offset, or Unix seconds' });
+    expect(parseTimestamp('2026-11-20T10:15:00', NOW).ok).toBe(false);
+    expect(parseTimestamp('2026-02-30T10:15:00Z', NOW)).toEqual({ ok: false, reason: '"2026-02-30T10:15:00Z" is not a valid date and time' });
+    expect(parseTimestamp('1763633700000', NOW).ok).toBe(false);
+    expect(parseTimestamp('2027-01-01T00:00:00Z', NOW)).toEqual({ ok: false, reason: '"2027-01-01T00:00:00Z" is more than a day in the future' });
+    expect(parseTimestamp('1999-12-31T23:59:59Z', NOW)).toEqual({ ok: false, reason: '"1999-12-31T23:59:59Z" is before 2000-01-01' });
+  });
+
+  it('reads nvidia-smi local times in a zone, across daylight saving', () => {
+    expect(parseSmiTimestamp('2026/01/03 15:37:00.527', 'UTC', NOW)).toEqual({ ok: true, ms: Date.UTC(2026, 0, 3, 15, 37, 0, 527) });
+    // Paris: UTC+1 in January, UTC+2 in July.
+    expect(parseSmiTimestamp('2026/01/03 15:37:00.527', 'Europe/Paris', NOW)).toEqual({ ok: true, ms: Date.UTC(2026, 0, 3, 14, 37, 0, 527) });
+    expect(parseSmiTimestamp('2026/07/03 15:37:00', 'Europe/Paris', NOW)).toEqual({ ok: true, ms: Date.UTC(2026, 6, 3, 13, 37) });
+    expect(parseSmiTimestamp('2026/13/03 15:37:00', 'UTC', NOW).ok).toBe(false);
+  });
+
+  it('property: any ISO time with any offset round-trips; any string is answered without throwing', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: Date.UTC(2000, 0, 2), max: NOW }), fc.integer({ min: -14 * 60, max: 14 * 60 }), (ms, offsetMin) => {
+        const local = new Date(ms + offsetMin * 60_000).toISOString().slice(0, 23);
+        const sign = offsetMin < 0 ? '-' : '+';
+        const abs = Math.abs(offsetMin);
+        const text = `${local}${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
+        expect(parseTimestamp(text, NOW)).toEqual({ ok: true, ms });
+        expect(parseTimestamp(String(ms / 1000), NOW)).toEqual({ ok: true, ms });
+      }),
+    );
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), (text) => {
+        const r = parseTimestamp(text, NOW);
+        if (r.ok) expect(r.ms).toBeGreaterThanOrEqual(Date.UTC(2000, 0, 1));
+        const s = parseSmiTimestamp(text, 'America/New_York', NOW);
+        if (s.ok) expect(Number.isFinite(s.ms)).toBe(true);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+function plan<T>(kind: FileKind, header: string, options: Record<string, string> = {}): ColumnPlan<T> {
+  const planned = planColumns(kind, header.split(','), { nowMs: NOW, ...options });
+  if (!planned.ok) throw new Error(planned.problem);
+  return planned.plan as unknown as ColumnPlan<T>;
+}
+
+// Values of every kind a field might hold in a broken file: good ones, empty, wrong types, huge, negative,
+// non-finite, invalid UTF-8 (decoded as U+FFFD), NUL, markers.
+const anyValue = fc.oneof(
+  fc.constantFrom('', ' ', '0', '1', '50', '100', '100.0001', '-1', '1e308', '1e400', 'NaN', 'Infinity', '0x10', '１２', '1,5', '12 %', '[N/A]',
+    '99999999999999999999', '1000000000000', '1000000000001', '2026-11-20T10:00:00Z', '1763633700', 'acme', 'Acme', 'GPU-1', 'H100', 'NVIDIA', '\uFFFD', 'a\u0000b'),
+  fc.string({ unit: 'binary', maxLength: 12 }),
+  fc.integer().map(String),
+  fc.double().map(String),
+);
+
+/** Per column, a good value half the time: accepted rows happen often enough to check what they hold. */
+const column = (...good: string[]) => fc.oneof(fc.constantFrom(...good), anyValue);
+const goodTs = column('2026-11-20T10:00:00Z', '1763633700', '2026-11-20T10:00:00.5-03:00');
+const goodNumber = column('0', '7', '100', '12.5', '');
+
+describe('formats', () => {
+  it('property: gpu-samples rows accepted are valid; everything else is named by field', () => {
+    const p = plan<ParsedSample>('gpu-samples', 'timestamp,gpu_uuid,gpu_type,customer,utilization_pct,memory_used_mib,power_w,hostname');
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.tuple(goodTs, column('GPU-1'), column('H100', 'NVIDIA L4'), column('acme'), goodNumber, goodNumber, goodNumber, column('node-1', '')), fc.array(anyValue, { maxLength: 10 })),
+        (fields) => {
+        const r = parseRecord(p, { raw: fields.join(','), fields });
+        if (!r.ok) {
+          expect(typeof r.reason).toBe('string');
+          return;
+        }
+        const row = r.row;
+        expect(fields).toHaveLength(8);
+        expect(row.utilizationPct).toBeGreaterThanOrEqual(0);
+        expect(row.utilizationPct).toBeLessThanOrEqual(100);
+        expect(SLUG_PATTERN.test(row.customer ?? '')).toBe(true);
+        for (const text of [row.gpuUuid, row.gpuType, row.hostname ?? 'x']) expect(text.includes('\u0000') || text.includes('\uFFFD')).toBe(false);
+        if (row.memoryUsedMib !== null) expect(Number.isFinite(row.memoryUsedMib)).toBe(true);
+        expect(Number.isFinite(row.ts)).toBe(true);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('property: token-usage rows accepted keep cached + cache-write ≤ input and counts ≤ 10^12', () => {
+    const p = plan<ParsedUsage>('token-usage', 'timestamp,customer,model,input_tokens,cached_input_tokens,cache_write_input_tokens,output_tokens,requests');
+    fc.assert(
+      fc.property(fc.tuple(goodTs, column('acme'), column('llama'), goodNumber, goodNumber, goodNumber, goodNumber, goodNumber), (fields) => {
+        const r = parseRecord(p, { raw: fields.join(','), fields });
+        if (!r.ok) {
+          expect(r.reason.length).toBeGreaterThan(0);
+          return;
+        }
+        const u = r.row;
+        for (const n of [u.inputTokens, u.cachedInputTokens, u.cacheWriteInputTokens, u.outputTokens, u.requests]) {
+          expect(Number.isSafeInteger(n) && n >= 0 && n <= MAX_TOKENS_PER_ROW).toBe(true);
+        }
+        expect(u.cachedInputTokens + u.cacheWriteInputTokens).toBeLessThanOrEqual(u.inputTokens);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('property: nvidia-smi rows accepted have a reading; units must match', () => {
+    const p = plan<ParsedSample>('nvidia-smi', 'timestamp, name, uuid, utilization.gpu [%], memory.used [MiB], power.draw [W]');
+    expect(parseRecord(p, { raw: '', fields: ['2026/11/20 10:00:00.000', 'NVIDIA H100 80GB HBM3', 'GPU-1', '86 %', '17902 MiB', '33.09 W'] })).toEqual({
+      ok: true,
+      row: { ts: Date.UTC(2026, 10, 20, 10), gpuUuid: 'GPU-1', gpuType: 'NVIDIA H100 80GB HBM3', customer: null, utilizationPct: 86, memoryUsedMib: 17902, powerW: 33.09, hostname: null },
+    });
+    expect(parseRecord(p, { raw: '', fields: ['2026/11/20 10:00:00.000', 'H100', 'GPU-1', '86 W', '', ''] })).toEqual({ ok: false, field: 'utilization.gpu', reason: '"86 W": expected a value in %' });
+    fc.assert(
+      fc.property(fc.tuple(column('2026/11/20 10:00:00.000'), column('H100'), column('GPU-1'), column('86 %', '0', '[N/A]'), column('1 MiB', '[N/A]'), column('1.5 W', '')), (fields) => {
+        const r = parseRecord(p, { raw: fields.join(', '), fields });
+        if (r.ok) {
+          expect(r.row.utilizationPct).toBeGreaterThanOrEqual(0);
+          expect(r.row.utilizationPct).toBeLessThanOrEqual(100);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
