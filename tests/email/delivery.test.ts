@@ -159,7 +159,7 @@ describe.skipIf(missing)('the weekly emails over SMTP', () => {
     expect(await smtp.messages()).toHaveLength(13);
   });
 
-  it('the command line: --dry-run sends nothing, --to picks one address, twice at once sends once', { timeout: 120_000 }, async () => {
+  it('the command line: --dry-run sends nothing, --to picks one address, twice at once sends once', { timeout: 300_000 }, async () => {
     const env = { DATABASE_URL: url, SMTP_URL: smtp.url, APP_URL, BREAKEVEN_DATA_DIR: dataDir };
     const logBefore = await db.selectFrom('email_log').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     const dry = await runCli(['email', 'weekly', '--week', '2026-W47', '--dry-run'], { env });

@@ -40,7 +40,7 @@ describe('breakeven recipients', () => {
       await expect(addRecipient(db, { userId: null, actor: 'test' }, { email: 'x@example.com', ...input })).rejects.toThrow(message);
     }
     expect(await db.selectFrom('email_recipients').select('email').execute()).toEqual([{ email: 'cfo@example.com' }]);
-  }, 60_000);
+  }, 180_000);
 
   it('lists customer owners as subscribed by default, and unsubscribing one sticks', async () => {
     const list = await cli('recipients', 'list', '--json');
@@ -64,7 +64,7 @@ describe('breakeven recipients', () => {
     expect(back.stdout).toBe('ml-platform@acme.example updated: the weekly email of acme, Monday 08:00 America/New_York.\n');
     const text = (await cli('recipients', 'list')).stdout;
     expect(text).toMatch(/customer\s+ml-platform@acme\.example\s+acme\s+America\/New_York\s+subscribed\n/);
-  }, 60_000);
+  }, 180_000);
 
   it('an owner subscription follows the customer’s owner', async () => {
     await materialiseOwnerRecipients(db);

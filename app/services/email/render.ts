@@ -397,7 +397,7 @@ export function renderDigest(r: DigestReport, ctx: RenderContext): RenderedEmail
   if (r.guard.length) {
     rows.push(
       section(
-        'Recent demand no longer supports',
+        'Recent demand no longer supports these recommendations',
         r.guard
           .map((g) =>
             callout(
@@ -593,7 +593,7 @@ function digestText(r: DigestReport, ctx: RenderContext, links: Links, subject: 
     for (const l of r.idle.lines) out.push(`- ${scopeName(l)}: ${l.gpus} ${l.gpu_type}, fill ${formatPercent(l.fill)}, idle ${formatUsd(l.idle_usd)}`);
   } else out.push('- no reservation was active last week');
   if (r.guard.length) {
-    out.push('', 'RECENT DEMAND NO LONGER SUPPORTS');
+    out.push('', 'RECENT DEMAND NO LONGER SUPPORTS THESE RECOMMENDATIONS');
     for (const g of r.guard) out.push(`- ${scopeName(g)}: recommended ${g.recommended_gpus} ${g.gpu_type}, the last 3 days support ${gpus(g.recent!.gpus)}`);
   }
   out.push('', 'DATA GAPS');
