@@ -2,8 +2,8 @@ import type { ReactNode } from 'react';
 import { formatUsd } from '~/lib/format';
 
 /**
- * An amount with cents and thousands separators; `formula` (the formula with its inputs) shows as a tooltip and,
- * for keyboard and screen-reader users, is reachable through focus and read as the element's description.
+ * An amount with cents and thousands separators; `formula` (the formula with its inputs) shows as a tooltip (and is
+ * the element's accessible description). The customer page also prints every formula as text, for the keyboard.
  */
 export function Money({ usd, formula, className, signed }: { usd: number | null | undefined; formula?: string; className?: string; signed?: boolean }) {
   if (usd === null || usd === undefined || !Number.isFinite(usd)) return <span className={`num muted ${className ?? ''}`}>—</span>;
@@ -12,7 +12,7 @@ export function Money({ usd, formula, className, signed }: { usd: number | null 
   const text = signed && cents > 0 ? `+${formatUsd(usd)}` : cents < 0 ? `\u2212${formatUsd(-usd)}` : formatUsd(Math.abs(usd));
   if (!formula) return <span className={`num ${className ?? ''}`}>{text}</span>;
   return (
-    <span className={`num traceable ${className ?? ''}`} title={formula} tabIndex={0} aria-label={`${text}: ${formula}`}>
+    <span className={`num traceable ${className ?? ''}`} title={formula}>
       {text}
     </span>
   );

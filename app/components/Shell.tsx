@@ -1,4 +1,4 @@
-import { Form, NavLink, useRouteLoaderData } from '@remix-run/react';
+import { Form, Link, useLocation, useRouteLoaderData } from '@remix-run/react';
 import type { ReactNode } from 'react';
 import type { loader as rootLoader } from '~/root';
 
@@ -32,6 +32,16 @@ export function Shell({
   toolbar?: ReactNode;
 }) {
   const user = useCurrentUser();
+  // Which section is current, by path prefix (cheaper than a NavLink's route matching on every render).
+  const { pathname } = useLocation();
+  const link = (to: string, label: string) => {
+    const active = to === '/' ? pathname === '/' : pathname === to || pathname.startsWith(`${to}/`);
+    return (
+      <Link key={to} to={to} prefetch="intent" className={active ? 'active' : undefined} aria-current={active ? 'page' : undefined}>
+        {label}
+      </Link>
+    );
+  };
   return (
     <div className="shell">
       <a className="skip-link" href="#main">Skip to content</a>
@@ -41,15 +51,11 @@ export function Shell({
           Breakeven
         </a>
         <nav aria-label="Main">
-          {NAV.map((item) => (
-            <NavLink key={item.to} to={item.to} end={item.to === '/'} prefetch="intent">
-              {item.label}
-            </NavLink>
-          ))}
+          {NAV.map((item) => link(item.to, item.label))}
           {user?.role === 'admin' ? (
             <>
-              <NavLink to="/users">Users</NavLink>
-              <NavLink to="/audit">Audit log</NavLink>
+              {link('/users', 'Users')}
+              {link('/audit', 'Audit log')}
             </>
           ) : null}
         </nav>

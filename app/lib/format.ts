@@ -51,3 +51,7 @@ export function formatPeriod(fromParam: string, toParam: string): string {
   const sameYear = fromParam.slice(0, 4) === last.slice(0, 4);
   return `${sameYear ? formatShortDay(fromParam) : formatLongDay(fromParam)} – ${formatLongDay(last)}`;
 }
+
+/** The class a saving is shown with: green when it saves at least a cent, red when it costs more, grey otherwise. */
+export const savingTone = (usd: number | null | undefined): string =>
+  usd === null || usd === undefined ? '' : usd >= 0.005 ? 'good' : usd <= -0.005 ? 'bad' : 'muted';

@@ -10,7 +10,7 @@ import { PeriodPicker } from '~/components/PeriodPicker';
 import { RouteError } from '~/components/RouteError';
 import { SCENARIO_LABEL, type ScenarioKey } from '~/components/scenario';
 import { Shell } from '~/components/Shell';
-import { formatCompact, formatGpuHours, formatHours, formatInteger, formatPercent, formatPeriod, formatRate, formatUsd } from '~/lib/format';
+import { formatCompact, formatGpuHours, formatHours, formatInteger, formatPercent, formatPeriod, formatRate, formatUsd, savingTone } from '~/lib/format';
 import { requireUser } from '~/services/auth.server';
 import { periodView, viewerContext } from '~/services/dashboard/viewer.server';
 import { db } from '~/lib/db.server';
@@ -123,7 +123,7 @@ export default function Overview() {
           <div className="grid-2">
             <Card
               title="Largest savings"
-              subtitle="Customers whose own recommended reservation costs least against what they pay today"
+              subtitle="Each customer reserving on its own, against what it pays today"
               actions={<CsvLink href={`/exports/customers.csv?${q}&sort=-saving`} />}
             >
               {o.topSavings.length === 0 ? (
@@ -235,7 +235,7 @@ export default function Overview() {
                           </td>
                           <td className="num">{p.members}</td>
                           <td className="num">{p.gpuType ? `${p.currentGpus ?? 0} → ${p.recommendedGpus ?? '—'}` : '—'}</td>
-                          <td className="num good">
+                          <td className={`num ${savingTone(p.aggregationSavingUsd)}`}>
                             <Money
                               usd={p.aggregationSavingUsd}
                               formula={p.separateUsd !== null && p.pooledUsd !== null ? `Σ members’ optima ${formatUsd(p.separateUsd)} − pooled optimum ${formatUsd(p.pooledUsd)}` : undefined}

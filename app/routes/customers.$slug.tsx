@@ -21,6 +21,7 @@ import {
   formatPeriod,
   formatRate,
   formatUsd,
+  savingTone,
 } from '~/lib/format';
 import { formatInstantIn } from '~/lib/time-zone';
 import { db } from '~/lib/db.server';
@@ -103,7 +104,7 @@ export default function Customer() {
 
           <Card
             title="Scenarios"
-            subtitle={`What ${formatInteger(v.hours)} hours of this usage cost each way; today it pays ${s.baseline.label}. Hover or focus an amount for its formula.`}
+            subtitle={`What ${formatInteger(v.hours)} hours of this usage cost each way; today it pays ${s.baseline.label}.`}
             actions={<CsvLink href={`/exports/costs.csv?${q}&customer=${v.customer.slug}`} label="Daily CSV" />}
           >
             <TableScroll label="Scenario costs">
@@ -127,7 +128,7 @@ export default function Customer() {
                       <td className="num strong">
                         <Money usd={line.usd} formula={`${line.formula}. ${line.detail}`} />
                       </td>
-                      <td className={`num ${line.saving_usd !== null && line.saving_usd > 0.005 ? 'good' : line.saving_usd !== null && line.saving_usd < -0.005 ? 'bad' : 'muted'}`}>
+                      <td className={`num ${savingTone(line.saving_usd)}`}>
                         {line.key === s.baseline.key ? '—' : <Money usd={line.saving_usd} signed />}
                       </td>
                       <td className="formula">

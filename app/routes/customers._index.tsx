@@ -9,7 +9,7 @@ import { PeriodPicker } from '~/components/PeriodPicker';
 import { RouteError } from '~/components/RouteError';
 import { Shell } from '~/components/Shell';
 import { SortHeader } from '~/components/SortHeader';
-import { formatCompact, formatGpuHours, formatHours, formatInteger, formatPercent, formatPeriod, formatRate, formatUsd } from '~/lib/format';
+import { formatCompact, formatGpuHours, formatHours, formatInteger, formatPercent, formatPeriod, formatRate, formatUsd, savingTone } from '~/lib/format';
 import { formatInstantIn } from '~/lib/time-zone';
 import { db } from '~/lib/db.server';
 import { requireUser } from '~/services/auth.server';
@@ -148,7 +148,7 @@ export default function Customers() {
                               }
                             />
                           </td>
-                          <td className={`num ${r.saving_usd !== null && r.saving_usd > 0 ? 'good' : r.saving_usd !== null && r.saving_usd < 0 ? 'bad' : ''}`}>
+                          <td className={`num ${savingTone(r.saving_usd)}`}>
                             <Money usd={r.saving_usd} signed formula={r.saving_usd !== null ? `${formatUsd(r.current_usd ?? 0)} − ${formatUsd(r.recommended_usd ?? 0)}` : undefined} />
                           </td>
                           <td className="num">{formatPercent(r.fill)}</td>

@@ -8,7 +8,7 @@ import { Money } from '~/components/Money';
 import { PeriodPicker } from '~/components/PeriodPicker';
 import { RouteError } from '~/components/RouteError';
 import { Shell } from '~/components/Shell';
-import { formatPercent, formatPeriod, formatUsd } from '~/lib/format';
+import { formatPercent, formatPeriod, formatUsd, savingTone } from '~/lib/format';
 import { formatInstantIn } from '~/lib/time-zone';
 import { db } from '~/lib/db.server';
 import { requireUser } from '~/services/auth.server';
@@ -68,7 +68,7 @@ export default function Pools() {
                     <td className="num">{p.recommendedGpus ?? '—'}</td>
                     <td className="num"><Money usd={p.recommendedUsd} /></td>
                     <td className="num"><Money usd={p.separateUsd} /></td>
-                    <td className="num good">
+                    <td className={`num ${savingTone(p.aggregationSavingUsd)}`}>
                       <Money usd={p.aggregationSavingUsd} formula={p.separateUsd !== null && p.recommendedUsd !== null ? `${formatUsd(p.separateUsd)} − ${formatUsd(p.recommendedUsd)}` : undefined} />
                     </td>
                     <td className="num">{formatPercent(p.fill)}</td>

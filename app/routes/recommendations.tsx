@@ -8,7 +8,7 @@ import { Money } from '~/components/Money';
 import { PeriodPicker } from '~/components/PeriodPicker';
 import { RouteError } from '~/components/RouteError';
 import { Shell } from '~/components/Shell';
-import { formatPercent, formatPeriod, formatRate, formatUsd } from '~/lib/format';
+import { formatPercent, formatPeriod, formatRate, formatUsd, savingTone } from '~/lib/format';
 import { formatInstantIn } from '~/lib/time-zone';
 import { db } from '~/lib/db.server';
 import { requireUser } from '~/services/auth.server';
@@ -128,7 +128,7 @@ export default function Recommendations() {
                       )}
                     </td>
                     <td className="num"><Money usd={r.recommended_usd} formula={r.recommended_gpus !== null && r.usd_per_gpu_hour !== null ? `RESERVED(${r.recommended_gpus}) = ${r.recommended_gpus} × ${formatRate(r.usd_per_gpu_hour)} × ${r.hours} h + overflow` : undefined} /></td>
-                    <td className={`num ${r.saving_usd !== null && r.saving_usd > 0 ? 'good' : r.saving_usd !== null && r.saving_usd < 0 ? 'bad' : ''}`}>
+                    <td className={`num ${savingTone(r.saving_usd)}`}>
                       <Money usd={r.saving_usd} signed formula={r.saving_usd !== null ? `${formatUsd(r.baseline_usd)} (${r.baseline === 'current' ? 'current reservations' : r.baseline === 'api' ? 'API' : 'on-demand'}) − ${formatUsd(r.recommended_usd ?? 0)}` : undefined} />
                       {r.aggregation_saving_usd !== null ? <div className="sub" title="Σ members’ own optima − pooled optimum">pooling saves {formatUsd(r.aggregation_saving_usd)}</div> : null}
                     </td>

@@ -56,7 +56,7 @@ async function buildOverview(db: Db, q: OverviewQuery) {
   });
 
   const topSavings = f.customers
-    .filter((c) => c.primary && c.primary.saving_usd !== null && c.primary.saving_usd > 0)
+    .filter((c) => c.primary && c.primary.saving_usd !== null && c.primary.saving_usd >= 0.005)
     .sort((a, b) => b.primary!.saving_usd! - a.primary!.saving_usd!)
     .slice(0, 8)
     .map((c) => {

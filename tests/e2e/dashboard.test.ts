@@ -32,6 +32,7 @@ async function signIn(page: Page): Promise<void> {
   await page.fill('input[name=password]', 'correct horse battery');
   await page.click('button[type=submit]');
   await page.waitForURL(`${app.url}/`);
+  await expect.poll(() => page.textContent('h1')).toBe('Overview');
 }
 
 /** Waits until Recharts has drawn marks (paths or bars) inside its SVG, after hydration. */
@@ -142,7 +143,7 @@ describe('the dashboard in a browser', () => {
     await screenshot(page, 'dashboard-ingestion');
 
     expect(errors).toEqual([]);
-  });
+  }, 180_000);
 
   it('works at 375 px: tables scroll inside their cards, charts fit', async () => {
     const page = await browser.newPage({ width: 375, height: 812 });
@@ -163,5 +164,5 @@ describe('the dashboard in a browser', () => {
       await screenshot(page, name);
     }
     expect(errors).toEqual([]);
-  });
+  }, 120_000);
 });

@@ -35,7 +35,8 @@ describe('signing in, in a real browser', () => {
     await page.fill('input[name=password]', 'correct horse battery');
     await page.click('button[type=submit]');
     await page.waitForURL(`${app.url}/`);
-    expect(await page.textContent('h1')).toBe('Overview');
+    // The URL changes as the navigation commits; the new page renders a moment later.
+    await expect.poll(() => page.textContent('h1')).toBe('Overview');
     expect(await page.textContent('.topbar')).toContain('viewer@example.com');
     await screenshot(page, 'overview');
 

@@ -143,10 +143,12 @@ function bucketSeries(demand: Float64Array, current: Float64Array, fromMs: numbe
 async function buildCustomerView(db: Db, q: CustomerQuery, customer: { id: number; slug: string; name: string; pool: string | null; pool_id: number | null }) {
   const overflow = q.overflow ?? 'on_demand';
   const { from, to } = q.period;
-  const e = await evaluateWindow(db, { from, to, overflow, customerIds: [customer.id], poolIds: [] });
+  const [e, tokensByDay] = await Promise.all([
+    evaluateWindow(db, { from, to, overflow, customerIds: [customer.id], poolIds: [] }),
+    customerTokensByDay(db, customer.id, from, to),
+  ]);
   const results = [...e.customers].sort((a, b) => Number(b.primary) - Number(a.primary) || (a.gpu_type.name < b.gpu_type.name ? -1 : 1));
   const hours = (to.getTime() - from.getTime()) / 3_600_000;
-  const tokensByDay = await customerTokensByDay(db, customer.id, from, to);
   const base = {
     customer: { slug: customer.slug, name: customer.name, pool: customer.pool },
     hours,
@@ -169,7 +171,7 @@ async function buildCustomerView(db: Db, q: CustomerQuery, customer: { id: numbe
     ? { usd: d.current.cost_usd, label: 'its current reservations', key: 'current' as const }
     : s.telemetry_hours === 0 || d.all_on_demand_usd === null
       ? { usd: d.all_api_usd, label: 'the API (it has no GPU telemetry)', key: 'api' as const }
-      : { usd: d.all_on_demand_usd, label: 'on-demand GPUs (it holds no reservation)', key: 'on_demand' as const };
+      : { usd: d.all_on_demand_usd, label: 'on-demand GPUs (no reservation of its own)', key: 'on_demand' as const };
 
   // Hour of week in the viewer's zone: GPU utilization (busy ÷ held) where telemetry exists, else mean demand.
   const slots = hourOfWeekIndex(s.from_ms, s.hours, q.timeZone);
