@@ -147,60 +147,15 @@ class Keys {
   }
 }
 
-/** Rows a key gets in a row of consecutive slots before it takes another block. */
-const BLOCK = 256;
-
-/**
- * Where arriving rows go: each key fills blocks of BLOCK consecutive slots, so a customer's rows lie in long
- * consecutive runs even when customers arrive interleaved hour by hour (as ingestion stores them). Reading a
- * customer then walks memory in order instead of jumping a cache line and a page per row.
- */
-class Placement {
-  private blockStart = new Int32Array(1024);
-  private blockFill = new Int32Array(1024);
-  /** Slots handed out: [0, used). */
-  used = 0;
-  /** keyPlusOne[slot] = key + 1 of the row in it, 0 for a slot never filled (the tail of a block). */
-  keyPlusOne: Int32Array;
-
-  constructor(capacity: number) {
-    this.keyPlusOne = new Int32Array(capacity);
-  }
-
-  /** The slot for a row of this key; `capacity()` afterwards says how far the columns must reach. */
-  place(key: number): number {
-    if (key >= this.blockStart.length) {
-      const size = Math.max(key + 1, this.blockStart.length * 2);
-      const start = new Int32Array(size);
-      start.set(this.blockStart);
-      this.blockStart = start;
-      const fill = new Int32Array(size);
-      fill.set(this.blockFill);
-      fill.fill(BLOCK, this.blockFill.length);
-      this.blockFill = fill;
-    }
-    if (this.blockFill[key] === BLOCK) {
-      this.blockStart[key] = this.used;
-      this.blockFill[key] = 0;
-      this.used += BLOCK;
-      if (this.used > this.keyPlusOne.length) this.keyPlusOne = growI32(this.keyPlusOne, Math.max(this.used, this.keyPlusOne.length * 2));
-    }
-    const slot = this.blockStart[key] + this.blockFill[key]++;
-    this.keyPlusOne[slot] = key + 1;
-    return slot;
-  }
-
-  /** Slot indexes grouped by key (a counting sort, slots in increasing order): key k's are order[offsets[k] … offsets[k+1] − 1]. */
-  grouped(keyCount: number): { order: Int32Array; offsets: Int32Array } {
-    const marks = this.keyPlusOne;
-    const offsets = new Int32Array(keyCount + 1);
-    for (let i = 0; i < this.used; i++) if (marks[i] > 0) offsets[marks[i]]++;
-    for (let k = 0; k < keyCount; k++) offsets[k + 1] += offsets[k];
-    const next = offsets.slice(0, keyCount);
-    const order = new Int32Array(offsets[keyCount]);
-    for (let i = 0; i < this.used; i++) if (marks[i] > 0) order[next[marks[i] - 1]++] = i;
-    return { order, offsets };
-  }
+/** Row indexes grouped by key (a stable counting sort): key k's rows are order[offsets[k] … offsets[k+1] − 1]. */
+function groupRows(keys: Int32Array, n: number, keyCount: number): { order: Int32Array; offsets: Int32Array } {
+  const offsets = new Int32Array(keyCount + 1);
+  for (let i = 0; i < n; i++) offsets[keys[i] + 1]++;
+  for (let k = 0; k < keyCount; k++) offsets[k + 1] += offsets[k];
+  const next = offsets.slice(0, keyCount);
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[next[keys[i]]++] = i;
+  return { order, offsets };
 }
 
 /**
@@ -208,14 +163,10 @@ class Placement {
  * Only a guess for sizing — a larger result grows the columns.
  */
 async function expectedRows(db: Handle, table: 'hourly_gpu_usage' | 'hourly_token_usage', q: DemandInputsQuery): Promise<number> {
-  const { rows } = await sql<{ n: number; customers: number }>`
-    SELECT greatest(reltuples, 0)::float8 AS n, (SELECT count(*) FROM customers)::float8 AS customers
-    FROM pg_class WHERE oid = ${table}::regclass`.execute(db);
-  const customers = q.customerIds ? q.customerIds.length : (rows[0]?.customers ?? 0);
-  // Each customer's last block is part-filled: room for one more block each.
-  const estimate = Math.ceil((rows[0]?.n ?? 0) * 1.05) + (customers + 4) * BLOCK;
+  const { rows } = await sql<{ n: number }>`SELECT greatest(reltuples, 0)::float8 AS n FROM pg_class WHERE oid = ${table}::regclass`.execute(db);
+  const estimate = Math.ceil((rows[0]?.n ?? 0) * 1.05) + 1024;
   const hours = Math.ceil((q.to.getTime() - q.from.getTime()) / HOUR_MS);
-  const cap = q.customerIds ? q.customerIds.length * (hours * 4 + BLOCK) + BLOCK : Infinity;
+  const cap = q.customerIds ? q.customerIds.length * hours * 4 + 1024 : Infinity;
   return Math.min(estimate, cap, 1 << 28);
 }
 
@@ -227,8 +178,9 @@ export async function loadHourlyDemandInputs(db: Handle, q: DemandInputsQuery): 
   const [telemetryCapacity, tokenCapacity] = await Promise.all([expectedRows(db, 'hourly_gpu_usage', q), expectedRows(db, 'hourly_token_usage', q)]);
 
   const tKeys = new Keys();
+  let tn = 0;
   let tCap = telemetryCapacity;
-  const tPlace = new Placement(tCap);
+  let tKey: Int32Array = new Int32Array(tCap);
   let tHour: Uint32Array = new Uint32Array(tCap);
   let tAllocated: Float64Array = new Float64Array(tCap);
   let tBusy: Float64Array = new Float64Array(tCap);
@@ -238,13 +190,15 @@ export async function loadHourlyDemandInputs(db: Handle, q: DemandInputsQuery): 
       `SELECT customer_id, gpu_type_id, hour, allocated_gpu_seconds, busy_gpu_seconds FROM hourly_gpu_usage WHERE ${filters(q, true)}`,
       5,
       (r) => {
-        const i = tPlace.place(tKeys.key(r.int8(0), r.int8(1)));
-        if (tPlace.used > tCap) {
-          tCap = Math.max(tPlace.used, tCap * 2);
+        if (tn === tCap) {
+          tCap *= 2;
+          tKey = growI32(tKey, tCap);
           tHour = growU32(tHour, tCap);
           tAllocated = growF64(tAllocated, tCap);
           tBusy = growF64(tBusy, tCap);
         }
+        const i = tn++;
+        tKey[i] = tKeys.key(r.int8(0), r.int8(1));
         tHour[i] = r.timestampMs(2) / HOUR_MS;
         tAllocated[i] = r.float8(3);
         tBusy[i] = r.float8(4);
@@ -254,8 +208,9 @@ export async function loadHourlyDemandInputs(db: Handle, q: DemandInputsQuery): 
   const models: string[] = [];
   const modelIndex = modelIndexer(models);
   const kKeys = new Keys();
+  let kn = 0;
   let kCap = tokenCapacity;
-  const kPlace = new Placement(kCap);
+  let kKey: Int32Array = new Int32Array(kCap);
   let kHour: Uint32Array = new Uint32Array(kCap);
   let kModel: Uint16Array = new Uint16Array(kCap);
   const input = new Counts(kCap);
@@ -270,15 +225,17 @@ export async function loadHourlyDemandInputs(db: Handle, q: DemandInputsQuery): 
        FROM hourly_token_usage WHERE ${filters(q, false)}`,
       8,
       (r) => {
-        const key = kKeys.key(r.int8(0), 0);
-        const i = kPlace.place(key);
-        if (kPlace.used > kCap) {
-          kCap = Math.max(kPlace.used, kCap * 2);
+        if (kn === kCap) {
+          kCap *= 2;
+          kKey = growI32(kKey, kCap);
           kHour = growU32(kHour, kCap);
           kModel = growU16(kModel, kCap);
           for (const c of [input, cached, cacheWrite, output]) c.grow(kCap);
         }
+        const i = kn++;
+        const key = kKeys.key(r.int8(0), 0);
         if (key >= requests.length) requests = growF64(requests, requests.length * 2);
+        kKey[i] = key;
         kModel[i] = modelIndex(r, 1);
         kHour[i] = r.timestampMs(2) / HOUR_MS;
         input.set(i, r.int8(3));
@@ -296,7 +253,7 @@ export async function loadHourlyDemandInputs(db: Handle, q: DemandInputsQuery): 
 
   const telemetry = new Map<number, Map<number, TelemetryColumns>>();
   {
-    const { order, offsets } = tPlace.grouped(tKeys.groups.length);
+    const { order, offsets } = groupRows(tKey, tn, tKeys.groups.length);
     tKeys.groups.forEach(({ customer, type }, k) => {
       let byType = telemetry.get(customer);
       if (!byType) telemetry.set(customer, (byType = new Map()));
@@ -311,7 +268,7 @@ export async function loadHourlyDemandInputs(db: Handle, q: DemandInputsQuery): 
   }
   const tokens = new Map<number, TokenColumns>();
   {
-    const { order, offsets } = kPlace.grouped(kKeys.groups.length);
+    const { order, offsets } = groupRows(kKey, kn, kKeys.groups.length);
     kKeys.groups.forEach(({ customer }, k) => {
       tokens.set(customer, {
         length: offsets[k + 1] - offsets[k],
