@@ -211,7 +211,12 @@ export default function Overview() {
             <Card
               title="Pools"
               subtitle={o.poolCount > o.pools.length ? `The ${o.pools.length} of ${o.poolCount} that gain most from reserving together` : 'Reserving together against each member reserving alone'}
-              actions={<Link to={`/pools?${q}`}>All pools</Link>}
+              actions={
+                <>
+                  <Link to={`/pools?${q}`}>All pools</Link>
+                  <CsvLink href={`/exports/recommendations.csv?${q}`} />
+                </>
+              }
             >
               {o.pools.length === 0 ? (
                 <p className="muted">No pools. A customer joins one with <code>breakeven customers add SLUG --pool NAME</code>.</p>
@@ -249,7 +254,15 @@ export default function Overview() {
               )}
             </Card>
 
-            <Card title="Ingestion health" actions={<Link to="/ingestion">Ingestion</Link>}>
+            <Card
+              title="Ingestion health"
+              actions={
+                <>
+                  <Link to="/ingestion">Ingestion</Link>
+                  <CsvLink href={`/exports/customers.csv?${q}&sort=-hours_without_data`} label="Gaps CSV" />
+                </>
+              }
+            >
               {o.health.length === 0 ? (
                 <p className="muted">
                   Nothing has been imported or pulled yet. Upload a file or add a source on the <Link to="/ingestion">Ingestion</Link> page.

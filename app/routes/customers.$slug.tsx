@@ -119,7 +119,7 @@ export default function Customer() {
                 </thead>
                 <tbody>
                   {s.scenarios.map((line) => (
-                    <tr key={line.key} className={line.key === s.baseline.key || (line.key === 'current' && s.baseline.key === 'current') ? 'is-baseline' : undefined}>
+                    <tr key={line.key} className={line.key === s.baseline.key ? 'is-baseline' : undefined}>
                       <th scope="row">
                         <span className={`swatch ${SCENARIO_CLASS[line.key]}`} aria-hidden="true" />
                         {line.label}
@@ -171,7 +171,11 @@ export default function Customer() {
           </Card>
 
           <div className="grid-2">
-            <Card title="Cost against GPUs reserved" subtitle="RESERVED(N) for the best offer; the risk levels marked">
+            <Card
+              title="Cost against GPUs reserved"
+              subtitle="RESERVED(N) for the best offer; the risk levels marked"
+              actions={<CsvLink href={`/exports/recommendations.csv?${q}&customer=${v.customer.slug}`} />}
+            >
               {s.curve.points.length > 0 ? (
                 <>
                   <CostCurveChart
@@ -206,7 +210,7 @@ export default function Customer() {
               )}
             </Card>
 
-            <Card title="Offers compared" subtitle="Each reserved offer at its own optimum">
+            <Card title="Offers compared" subtitle="Each reserved offer at its own optimum" actions={<CsvLink href={`/exports/prices.csv`} label="Prices CSV" />}>
               {s.document.offers.length === 0 ? (
                 <p className="muted">No reserved offer in force for the whole period.</p>
               ) : (
@@ -257,7 +261,11 @@ export default function Customer() {
             >
               <Heatmap cells={s.heatmap.cells} metric={s.heatmap.metric} min={s.heatmap.min} max={s.heatmap.max} timeZone={v.timeZone} />
             </Card>
-            <Card title="Throughput: observed against profile" subtitle="Where telemetry and tokens meet, how fast the GPUs really served">
+            <Card
+              title="Throughput: observed against profile"
+              subtitle="Where telemetry and tokens meet, how fast the GPUs really served"
+              actions={<CsvLink href="/exports/prices.csv" label="Profiles CSV" />}
+            >
               <Throughput v={v} />
             </Card>
           </div>

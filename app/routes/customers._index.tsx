@@ -9,7 +9,7 @@ import { PeriodPicker } from '~/components/PeriodPicker';
 import { RouteError } from '~/components/RouteError';
 import { Shell } from '~/components/Shell';
 import { SortHeader } from '~/components/SortHeader';
-import { formatCompact, formatGpuHours, formatHours, formatInteger, formatPercent, formatPeriod, formatRate, formatUsd, savingTone } from '~/lib/format';
+import { formatCompact, formatHours, formatInteger, formatPercent, formatPeriod, formatRate, formatUsd, savingTone } from '~/lib/format';
 import { formatInstantIn } from '~/lib/time-zone';
 import { db } from '~/lib/db.server';
 import { requireUser } from '~/services/auth.server';
@@ -62,7 +62,12 @@ export default function Customers() {
       <Freshness computedAtLabel={t.computedAtLabel} fresh={t.fresh} timeZone={t.timeZone} />
       <Card
         title={`${formatInteger(t.matching)} customer${t.matching === 1 ? '' : 's'}${t.q ? ` matching “${t.q}”` : ''}`}
-        subtitle="Each on the GPU type it runs on. Hover a figure for its formula; open a customer for every input."
+        subtitle={
+          <>
+            Each on the GPU type it runs on, reserving on its own (pooled: <Link to={`/pools?${t.periodQuery}`}>Pools</Link>). Hover a figure for its formula; open a
+            customer for every input.
+          </>
+        }
         actions={
           <>
             <Form method="get" className="search" role="search">
@@ -102,12 +107,11 @@ export default function Customers() {
                     {header('API', 'api', true, 'API = Σ_h api(h)')}
                     {header('On-demand', 'on_demand', true, 'ON_DEMAND = Σ_h d(h)·o')}
                     {header('Current', 'current', true, 'What it pays today: its reservations, else the API (no telemetry) or on-demand GPUs')}
-                    {header('Reserve', 'recommended_gpus', true, 'The recommended reservation N*')}
-                    {header('Its cost', 'recommended', true, 'RESERVED(N*) = N*·r·H + Σ_h overflow(h, N*)')}
+                    {header('Recommended', 'recommended', true, 'The recommended reservation N* and its cost RESERVED(N*) = N*·r·H + Σ_h overflow(h, N*)')}
                     {header('Saving', 'saving', true, 'Current − RESERVED(N*)')}
                     {header('Fill', 'fill', true, 'fill(N*) = Σ_h min(d, N*) ÷ (N*·H)')}
                     {header('Break-even', 'break_even_fill', true, 'The fill above which reserving beats the overflow target: r ÷ o')}
-                    {header('No data', 'hours_without_data', true, 'Hours of the period without telemetry or tokens')}
+                    {header('Gaps', 'hours_without_data', true, 'Hours of the period without telemetry or tokens')}
                   </tr>
                 </thead>
                 <tbody>
@@ -119,13 +123,13 @@ export default function Customers() {
                       </th>
                       <td>{r.pool ? <Link to={`/pools/${r.pool}?${t.periodQuery}`}>{r.pool}</Link> : <span className="muted">—</span>}</td>
                       {r.gpu_type === null ? (
-                        <td colSpan={10} className="muted no-data">No data in this period</td>
+                        <td colSpan={9} className="muted no-data">No data in this period</td>
                       ) : (
                         <>
                           <td className="num" title={`${formatInteger(r.input_tokens)} input (${formatInteger(r.cached_input_tokens)} cached) + ${formatInteger(r.output_tokens)} output`}>
                             {formatCompact(r.tokens)}
                           </td>
-                          <td className="num">{r.gpu_hours > 0 ? formatGpuHours(r.gpu_hours) : <span className="muted">tokens only</span>}</td>
+                          <td className="num">{r.gpu_hours > 0 ? formatInteger(r.gpu_hours) : <span className="muted" title="No GPU telemetry: demand comes from tokens">—</span>}</td>
                           <td className="num sc-text-api"><Money usd={r.api_usd} formula={`API = Σ_h api(h) over ${formatHours(r.hours)}`} /></td>
                           <td className="num sc-text-on_demand">
                             <Money usd={r.on_demand_usd} formula={`ON_DEMAND = Σ_h d(h)·o = ${formatInteger(r.demand_gpu_hours)} GPU-h of demand × the on-demand rate`} />
@@ -133,10 +137,6 @@ export default function Customers() {
                           <td className="num sc-text-current">
                             <Money usd={r.current_usd} />
                             <div className="sub">{r.current_basis ? BASIS[r.current_basis] : ''}{r.current_gpus ? ` · ${r.current_gpus} GPUs` : ''}</div>
-                          </td>
-                          <td className="num">
-                            {r.recommended_gpus === null ? <span className="muted">—</span> : r.recommended_gpus === 0 ? 'none' : `${r.recommended_gpus} × ${r.gpu_type}`}
-                            <div className="sub">{r.recommended_gpus === 0 ? `on-demand ${r.gpu_type}` : r.recommended_provider ? `${r.recommended_provider}, ${r.recommended_term_days} d` : ''}</div>
                           </td>
                           <td className="num sc-text-recommended">
                             <Money
@@ -147,6 +147,9 @@ export default function Customers() {
                                   : undefined
                               }
                             />
+                            <div className="sub" title={r.recommended_provider ? `${r.recommended_provider}, ${r.recommended_term_days}-day term` : undefined}>
+                              {r.recommended_gpus === null ? '' : r.recommended_gpus === 0 ? 'none: on demand' : `${r.recommended_gpus} × ${r.gpu_type} · ${r.recommended_term_days} d`}
+                            </div>
                           </td>
                           <td className={`num ${savingTone(r.saving_usd)}`}>
                             <Money usd={r.saving_usd} signed formula={r.saving_usd !== null ? `${formatUsd(r.current_usd ?? 0)} − ${formatUsd(r.recommended_usd ?? 0)}` : undefined} />
@@ -164,14 +167,13 @@ export default function Customers() {
                     <th scope="row">Total ({formatInteger(t.totals.customers)})</th>
                     <td />
                     <td className="num">{formatCompact(t.totals.tokens)}</td>
-                    <td className="num">{formatGpuHours(t.totals.gpu_hours)}</td>
+                    <td className="num">{formatInteger(t.totals.gpu_hours)}</td>
                     <td className="num"><Money usd={t.totals.api_usd} /></td>
                     <td className="num"><Money usd={t.totals.on_demand_usd} /></td>
                     <td className="num"><Money usd={t.totals.current_usd} /></td>
-                    <td />
                     <td className="num"><Money usd={t.totals.recommended_usd} /></td>
                     <td className="num"><Money usd={t.totals.saving_usd} signed /></td>
-                    <td colSpan={3} className="sub">each customer reserving alone; pools on <Link to={`/pools?${t.periodQuery}`}>Pools</Link></td>
+                    <td colSpan={3} />
                   </tr>
                 </tfoot>
               </table>

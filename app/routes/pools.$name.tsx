@@ -86,7 +86,11 @@ export default function Pool() {
           </section>
 
           <div className="grid-2">
-            <Card title="Pooled against separate optima" subtitle="Each member at its own optimum, stacked, beside the pool at its optimum">
+            <Card
+              title="Pooled against separate optima"
+              subtitle="Each member at its own optimum, stacked, beside the pool at its optimum"
+              actions={<CsvLink href={`/exports/recommendations.csv?${q}&pool=${encodeURIComponent(v.pool.name)}`} />}
+            >
               {s.aggregation ? (
                 <>
                   <PoolChart data={s.chart} members={s.aggregation.members.map((m) => m.customer)} summary={`Separately ${formatUsd(s.aggregation.members_optimum_usd)}, pooled ${formatUsd(s.aggregation.pooled_optimum_usd)}.`} />
@@ -156,7 +160,11 @@ export default function Pool() {
             </Card>
           </div>
 
-          <Card title="Members" subtitle={`Demand and cost on ${s.gpuType}, each alone`}>
+          <Card
+            title="Members"
+            subtitle={`Demand and cost on ${s.gpuType}, each alone`}
+            actions={<CsvLink href={`/exports/customers.csv?${q}&q=${encodeURIComponent(v.pool.name)}`} />}
+          >
             <TableScroll label="Members">
               <table>
                 <thead>

@@ -100,6 +100,7 @@ export default function Prices() {
                 {b.name} {b.inForceNow ? <span className="badge badge-good">in force now</span> : null} {b.inPeriod ? <span className="badge">in the period</span> : null}
               </>
             }
+            actions={<CsvLink href={`/exports/prices.csv?book=${encodeURIComponent(b.name)}`} />}
             subtitle={`From ${b.effectiveFromLabel}${b.effectiveToLabel ? ` to ${b.effectiveToLabel}` : ', until a newer book'} · imported ${b.importedLabel} · ${b.gpuOffers.length + b.apiOffers.length} offers, ${b.profiles.length} capacity profiles`}
           >
             <details open={i === 0 || b.inPeriod}>

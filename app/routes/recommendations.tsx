@@ -24,13 +24,15 @@ export async function loader({ request }: LoaderFunctionArgs) {
   const ctx = viewerContext(request);
   const gpuType = filterValue(ctx.url.searchParams.get('gpuType'));
   const pool = filterValue(ctx.url.searchParams.get('pool'));
-  const table = await loadRecommendationsTable(db(), ctx.period, { gpuType, pool });
+  const customer = filterValue(ctx.url.searchParams.get('customer'));
+  const table = await loadRecommendationsTable(db(), ctx.period, { gpuType, pool, customer });
   return {
     ...table,
     computedAt: table.computedAt.toISOString(),
     computedAtLabel: formatInstantIn(table.computedAt, ctx.timeZone),
     gpuType,
     pool,
+    customer,
     period: periodView(ctx.period),
     periodQuery: ctx.periodQuery,
     timeZone: ctx.timeZone,
@@ -40,7 +42,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
 export default function Recommendations() {
   const v = useLoaderData<typeof loader>();
   const q = v.periodQuery;
-  const filters = `${v.gpuType ? `&gpuType=${encodeURIComponent(v.gpuType)}` : ''}${v.pool ? `&pool=${encodeURIComponent(v.pool)}` : ''}`;
+  const filters = `${v.gpuType ? `&gpuType=${encodeURIComponent(v.gpuType)}` : ''}${v.pool ? `&pool=${encodeURIComponent(v.pool)}` : ''}${v.customer ? `&customer=${encodeURIComponent(v.customer)}` : ''}`;
   return (
     <Shell title="Recommendations" subtitle={`How many GPUs to reserve · ${formatPeriod(v.period.fromParam, v.period.toParam)}`} toolbar={<PeriodPicker period={v.period} />}>
       <Freshness computedAtLabel={v.computedAtLabel} fresh={v.fresh} timeZone={v.timeZone} />

@@ -116,14 +116,15 @@ export default function Reservations() {
       </Card>
 
       {ended.length > 0 ? (
-        <Card title="Ended during the period">
+        <Card title="Ended during the period" actions={<CsvLink href={`/exports/reservations.csv?${q}`} />}>
           <ReservationTable rows={ended} admin={false} periodQuery={q} />
         </Card>
       ) : null}
 
       {admin && v.choices ? (
         <Card title="New reservation" id="new-reservation" subtitle="A commitment that exists: GPUs of a type at a rate, for a customer or a pool. Dates are UTC days; the end is exclusive.">
-          <ReservationForm intent="create" row={null} choices={v.choices} errors={result && !result.ok ? result.fieldErrors : {}} />
+          {/* A new key after each success: the form comes back empty. */}
+          <ReservationForm key={params.get('done') ?? 'new'} intent="create" row={null} choices={v.choices} errors={result && !result.ok ? result.fieldErrors : {}} />
         </Card>
       ) : null}
     </Shell>
@@ -171,15 +172,17 @@ function ReservationTable({ rows, admin, periodQuery }: { rows: Row[]; admin: bo
               </td>
               <td className="wrap sub">{r.note ?? ''}</td>
               {admin ? (
-                <td className="actions">
-                  <Link to={`?${periodQuery}&edit=${r.id}`} className="button secondary small">Edit</Link>
-                  {r.status === 'active' ? (
-                    <Form method="post" className="inline-form">
-                      <input type="hidden" name="intent" value="end" />
-                      <input type="hidden" name="id" value={r.id} />
-                      <button type="submit" className="danger small" title="End it at the start of the current hour">End now</button>
-                    </Form>
-                  ) : null}
+                <td>
+                  <div className="row-actions">
+                    <Link to={`?${periodQuery}&edit=${r.id}`} className="button secondary small" aria-label={`Edit reservation ${r.id}`}>Edit</Link>
+                    {r.status === 'active' ? (
+                      <Form method="post" className="inline-form">
+                        <input type="hidden" name="intent" value="end" />
+                        <input type="hidden" name="id" value={r.id} />
+                        <button type="submit" className="danger small" title="End it at the start of the current hour" aria-label={`End reservation ${r.id} now`}>End now</button>
+                      </Form>
+                    ) : null}
+                  </div>
                 </td>
               ) : null}
             </tr>

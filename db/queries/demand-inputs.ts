@@ -8,6 +8,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { CountArray, TelemetryColumns, TokenColumns } from '../../app/services/costing/columns.js';
 import type { Database } from '../schema.js';
+import { concurrencyLimit } from '../../app/lib/limit.js';
 import { copyOutBinary, integerListLiteral, integerLiteral, timestampLiteral, type BinaryRow } from './copy-out.js';
 
 type Handle = Kysely<Database>;
@@ -70,8 +71,6 @@ function modelIndexer(models: string[]): (row: BinaryRow, field: number) => numb
     return (last = known.length - 1);
   };
 }
-
-
 
 const HOUR_MS = 3_600_000;
 const U32_MAX = 0xffff_ffff;
@@ -147,15 +146,61 @@ class Keys {
   }
 }
 
-/** Row indexes grouped by key (a stable counting sort): key k's rows are order[offsets[k] … offsets[k+1] − 1]. */
-function groupRows(keys: Int32Array, n: number, keyCount: number): { order: Int32Array; offsets: Int32Array } {
-  const offsets = new Int32Array(keyCount + 1);
-  for (let i = 0; i < n; i++) offsets[keys[i] + 1]++;
-  for (let k = 0; k < keyCount; k++) offsets[k + 1] += offsets[k];
-  const next = offsets.slice(0, keyCount);
-  const order = new Int32Array(n);
-  for (let i = 0; i < n; i++) order[next[keys[i]]++] = i;
-  return { order, offsets };
+/** Rows a key gets in a row of consecutive slots before it takes another block. */
+const BLOCK = 256;
+
+/**
+ * Where arriving rows go: each key fills blocks of BLOCK consecutive slots, so a customer's rows lie in long
+ * consecutive runs even when customers arrive interleaved hour by hour (as ingestion stores them). Reading a
+ * customer then walks memory in order instead of jumping a cache line and a page per row.
+ */
+class Placement {
+  private blockStart = new Int32Array(1024);
+  /** Rows in each key's current block; BLOCK (full) until the key's first row, so its first row opens a block. */
+  private blockFill = new Int32Array(1024).fill(BLOCK);
+  /** Slots handed out: [0, used). */
+  used = 0;
+  /** keyPlusOne[slot] = key + 1 of the row in it, 0 for a slot never filled (the tail of a block). */
+  keyPlusOne: Int32Array;
+
+  constructor(capacity: number) {
+    this.keyPlusOne = new Int32Array(capacity);
+  }
+
+  /** The slot for a row of this key; `capacity()` afterwards says how far the columns must reach. */
+  place(key: number): number {
+    if (key >= this.blockStart.length) {
+      const size = Math.max(key + 1, this.blockStart.length * 2);
+      const start = new Int32Array(size);
+      start.set(this.blockStart);
+      this.blockStart = start;
+      const fill = new Int32Array(size);
+      fill.set(this.blockFill);
+      fill.fill(BLOCK, this.blockFill.length);
+      this.blockFill = fill;
+    }
+    if (this.blockFill[key] === BLOCK) {
+      this.blockStart[key] = this.used;
+      this.blockFill[key] = 0;
+      this.used += BLOCK;
+      if (this.used > this.keyPlusOne.length) this.keyPlusOne = growI32(this.keyPlusOne, Math.max(this.used, this.keyPlusOne.length * 2));
+    }
+    const slot = this.blockStart[key] + this.blockFill[key]++;
+    this.keyPlusOne[slot] = key + 1;
+    return slot;
+  }
+
+  /** Slot indexes grouped by key (a counting sort, slots in increasing order): key k's are order[offsets[k] … offsets[k+1] − 1]. */
+  grouped(keyCount: number): { order: Int32Array; offsets: Int32Array } {
+    const marks = this.keyPlusOne;
+    const offsets = new Int32Array(keyCount + 1);
+    for (let i = 0; i < this.used; i++) if (marks[i] > 0) offsets[marks[i]]++;
+    for (let k = 0; k < keyCount; k++) offsets[k + 1] += offsets[k];
+    const next = offsets.slice(0, keyCount);
+    const order = new Int32Array(offsets[keyCount]);
+    for (let i = 0; i < this.used; i++) if (marks[i] > 0) order[next[marks[i] - 1]++] = i;
+    return { order, offsets };
+  }
 }
 
 /**
@@ -163,11 +208,53 @@ function groupRows(keys: Int32Array, n: number, keyCount: number): { order: Int3
  * Only a guess for sizing — a larger result grows the columns.
  */
 async function expectedRows(db: Handle, table: 'hourly_gpu_usage' | 'hourly_token_usage', q: DemandInputsQuery): Promise<number> {
-  const { rows } = await sql<{ n: number }>`SELECT greatest(reltuples, 0)::float8 AS n FROM pg_class WHERE oid = ${table}::regclass`.execute(db);
-  const estimate = Math.ceil((rows[0]?.n ?? 0) * 1.05) + 1024;
+  const { rows } = await sql<{ n: number; customers: number }>`
+    SELECT greatest(reltuples, 0)::float8 AS n, (SELECT count(*) FROM customers)::float8 AS customers
+    FROM pg_class WHERE oid = ${table}::regclass`.execute(db);
+  const customers = q.customerIds ? q.customerIds.length : (rows[0]?.customers ?? 0);
+  // Each customer's last block is part-filled: room for one more block each.
+  const estimate = Math.ceil((rows[0]?.n ?? 0) * 1.05) + (customers + 4) * BLOCK;
   const hours = Math.ceil((q.to.getTime() - q.from.getTime()) / HOUR_MS);
-  const cap = q.customerIds ? q.customerIds.length * hours * 4 + 1024 : Infinity;
+  const cap = q.customerIds ? q.customerIds.length * (hours * 4 + BLOCK) + BLOCK : Infinity;
   return Math.min(estimate, cap, 1 << 28);
+}
+
+/**
+ * Paired reads in flight at once. Each holds one pooled connection while it waits for a second, so without a
+ * bound enough concurrent callers would take every connection of the pool and wait on each other for ever;
+ * two pairs (four connections) leave the rest of the pool (ten by default) to everything else.
+ */
+const pairedReads = concurrencyLimit(2);
+
+/**
+ * Runs two reads side by side on two connections that see one snapshot (the first transaction exports it, the
+ * second adopts it), so rows ingested meanwhile are seen by both or by neither. In a caller's transaction
+ * there is one connection: the reads run one after the other in it.
+ */
+async function sameSnapshot<A, B>(db: Handle, a: (conn: Handle) => Promise<A>, b: (conn: Handle) => Promise<B>): Promise<[A, B]> {
+  if (db.isTransaction) return [await a(db), await b(db)];
+  return pairedReads(() =>
+    db
+      .transaction()
+      .setIsolationLevel('repeatable read')
+      .setAccessMode('read only')
+      .execute(async (first) => {
+        const { rows } = await sql<{ id: string }>`SELECT pg_export_snapshot() AS id`.execute(first);
+        const id = rows[0].id;
+        if (!/^[0-9A-Fa-f-]+$/.test(id)) throw new Error(`unexpected snapshot id ${id}`);
+        return Promise.all([
+          a(first),
+          db
+            .transaction()
+            .setIsolationLevel('repeatable read')
+            .setAccessMode('read only')
+            .execute(async (second) => {
+              await sql`SET TRANSACTION SNAPSHOT ${sql.lit(id)}`.execute(second);
+              return b(second);
+            }),
+        ]);
+      }),
+  );
 }
 
 /**
@@ -178,27 +265,24 @@ export async function loadHourlyDemandInputs(db: Handle, q: DemandInputsQuery): 
   const [telemetryCapacity, tokenCapacity] = await Promise.all([expectedRows(db, 'hourly_gpu_usage', q), expectedRows(db, 'hourly_token_usage', q)]);
 
   const tKeys = new Keys();
-  let tn = 0;
   let tCap = telemetryCapacity;
-  let tKey: Int32Array = new Int32Array(tCap);
+  const tPlace = new Placement(tCap);
   let tHour: Uint32Array = new Uint32Array(tCap);
   let tAllocated: Float64Array = new Float64Array(tCap);
   let tBusy: Float64Array = new Float64Array(tCap);
-  const readTelemetry = () =>
+  const readTelemetry = (conn: Handle) =>
     copyOutBinary(
-      db,
+      conn,
       `SELECT customer_id, gpu_type_id, hour, allocated_gpu_seconds, busy_gpu_seconds FROM hourly_gpu_usage WHERE ${filters(q, true)}`,
       5,
       (r) => {
-        if (tn === tCap) {
-          tCap *= 2;
-          tKey = growI32(tKey, tCap);
+        const i = tPlace.place(tKeys.key(r.int8(0), r.int8(1)));
+        if (tPlace.used > tCap) {
+          tCap = Math.max(tPlace.used, tCap * 2);
           tHour = growU32(tHour, tCap);
           tAllocated = growF64(tAllocated, tCap);
           tBusy = growF64(tBusy, tCap);
         }
-        const i = tn++;
-        tKey[i] = tKeys.key(r.int8(0), r.int8(1));
         tHour[i] = r.timestampMs(2) / HOUR_MS;
         tAllocated[i] = r.float8(3);
         tBusy[i] = r.float8(4);
@@ -208,9 +292,8 @@ export async function loadHourlyDemandInputs(db: Handle, q: DemandInputsQuery): 
   const models: string[] = [];
   const modelIndex = modelIndexer(models);
   const kKeys = new Keys();
-  let kn = 0;
   let kCap = tokenCapacity;
-  let kKey: Int32Array = new Int32Array(kCap);
+  const kPlace = new Placement(kCap);
   let kHour: Uint32Array = new Uint32Array(kCap);
   let kModel: Uint16Array = new Uint16Array(kCap);
   const input = new Counts(kCap);
@@ -218,24 +301,22 @@ export async function loadHourlyDemandInputs(db: Handle, q: DemandInputsQuery): 
   const cacheWrite = new Counts(kCap);
   const output = new Counts(kCap);
   let requests: Float64Array = new Float64Array(1024);
-  const readTokens = () =>
+  const readTokens = (conn: Handle) =>
     copyOutBinary(
-      db,
+      conn,
       `SELECT customer_id, model, hour, input_tokens, cached_input_tokens, cache_write_input_tokens, output_tokens, requests
        FROM hourly_token_usage WHERE ${filters(q, false)}`,
       8,
       (r) => {
-        if (kn === kCap) {
-          kCap *= 2;
-          kKey = growI32(kKey, kCap);
+        const key = kKeys.key(r.int8(0), 0);
+        const i = kPlace.place(key);
+        if (kPlace.used > kCap) {
+          kCap = Math.max(kPlace.used, kCap * 2);
           kHour = growU32(kHour, kCap);
           kModel = growU16(kModel, kCap);
           for (const c of [input, cached, cacheWrite, output]) c.grow(kCap);
         }
-        const i = kn++;
-        const key = kKeys.key(r.int8(0), 0);
         if (key >= requests.length) requests = growF64(requests, requests.length * 2);
-        kKey[i] = key;
         kModel[i] = modelIndex(r, 1);
         kHour[i] = r.timestampMs(2) / HOUR_MS;
         input.set(i, r.int8(3));
@@ -246,14 +327,11 @@ export async function loadHourlyDemandInputs(db: Handle, q: DemandInputsQuery): 
       },
     );
 
-  // Side by side on two connections (one scan each); in a transaction there is only the one connection.
-  const [telemetryRows, tokenRows] = db.isTransaction
-    ? [await readTelemetry(), await readTokens()]
-    : await Promise.all([readTelemetry(), readTokens()]);
+  const [telemetryRows, tokenRows] = await sameSnapshot(db, readTelemetry, readTokens);
 
   const telemetry = new Map<number, Map<number, TelemetryColumns>>();
   {
-    const { order, offsets } = groupRows(tKey, tn, tKeys.groups.length);
+    const { order, offsets } = tPlace.grouped(tKeys.groups.length);
     tKeys.groups.forEach(({ customer, type }, k) => {
       let byType = telemetry.get(customer);
       if (!byType) telemetry.set(customer, (byType = new Map()));
@@ -268,7 +346,7 @@ export async function loadHourlyDemandInputs(db: Handle, q: DemandInputsQuery): 
   }
   const tokens = new Map<number, TokenColumns>();
   {
-    const { order, offsets } = groupRows(kKey, kn, kKeys.groups.length);
+    const { order, offsets } = kPlace.grouped(kKeys.groups.length);
     kKeys.groups.forEach(({ customer }, k) => {
       tokens.set(customer, {
         length: offsets[k + 1] - offsets[k],

@@ -1,8 +1,8 @@
 // Shared by the costing tests: writing price books, rollups and reservations, and comparing money.
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { expect } from 'vitest';
+import { afterAll, expect } from 'vitest';
 import type { Db } from '../../db/client.js';
 import { runCli, type CliResult } from '../support/cli.js';
 
@@ -18,8 +18,17 @@ export function expectClose(actual: number | null | undefined, expected: number,
   }
 }
 
+const folders: string[] = [];
+// Registered when a test file imports this module, so it runs after that file's tests.
+afterAll(async () => {
+  await Promise.all(folders.splice(0).map((f) => rm(f, { recursive: true, force: true })));
+});
+
+/** A temporary folder, removed after the file's tests. */
 export async function tempFolder(): Promise<string> {
-  return mkdtemp(path.join(tmpdir(), 'breakeven-costing-'));
+  const folder = await mkdtemp(path.join(tmpdir(), 'breakeven-costing-'));
+  folders.push(folder);
+  return folder;
 }
 
 export async function writeJson(folder: string, name: string, value: unknown): Promise<string> {

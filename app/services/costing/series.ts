@@ -208,6 +208,8 @@ interface ModelInfo {
   profile: CapacityProfile | undefined;
   u: number;
   candidates: readonly ApiCandidate[] | undefined;
+  /** The candidates' prices with the defaults applied, 4 per candidate: input, cached, cache write, output. */
+  prices: Float64Array;
 }
 
 /** The hour index of an epoch hour, which must be a whole hour of the window (as hourlySeries insists). */
@@ -238,27 +240,36 @@ export function customerSeries(
   const api = new Float64Array(hours);
   const seg = segmentOf(ctx);
 
-  for (let k = 0; k < telemetry.length; k++) {
-    const i = telemetry.rows[k];
-    const h = hourIndexOf(telemetry.epoch_hour[i], fromHour, hours);
-    allocated[h] += telemetry.allocated_gpu_seconds[i];
-    busy[h] += telemetry.busy_gpu_seconds[i];
+  {
+    const { rows, epoch_hour: epochHours, allocated_gpu_seconds: held, busy_gpu_seconds: used } = telemetry;
+    for (let k = 0; k < telemetry.length; k++) {
+      const i = rows[k];
+      const h = epochHours[i] - fromHour;
+      if (!(h >= 0 && h < hours) || h !== Math.floor(h)) hourIndexOf(epochHours[i], fromHour, hours); // throws
+      allocated[h] += held[i];
+      busy[h] += used[i];
+    }
   }
 
   // What a model means in a segment, resolved once per (segment, model) as hourlySeries does once per model.
-  const modelCount = tokens.models.length;
-  const infos: (ModelInfo | undefined)[] = new Array(ctx.segments.length * modelCount);
+  const infos: (ModelInfo | undefined)[][] = ctx.segments.map(() => []);
   const unprofiled: Set<string>[] = ctx.segments.map(() => new Set());
   const unpriced = new Set<string>();
   const info = (s: number, m: number): ModelInfo => {
-    let x = infos[s * modelCount + m];
+    let x = infos[s][m];
     if (!x) {
       const segment = ctx.segments[s];
       const name = tokens.models[m];
       const profile = segment.profiles.get(type.name)?.get(name);
-      x = { profile, u: profile?.target_utilization ?? DEFAULT_TARGET_UTILIZATION, candidates: segment.api.get(name) };
+      const candidates = segment.api.get(name);
+      const prices = new Float64Array(4 * (candidates?.length ?? 0));
+      candidates?.forEach((c, j) => {
+        const pIn = c.usd_per_mtok_input;
+        prices.set([pIn, c.usd_per_mtok_cached_input ?? pIn, c.usd_per_mtok_cache_write ?? pIn, c.usd_per_mtok_output], 4 * j);
+      });
+      x = { profile, u: profile?.target_utilization ?? DEFAULT_TARGET_UTILIZATION, candidates, prices };
       if (!profile) unprofiled[s].add(name);
-      infos[s * modelCount + m] = x;
+      infos[s][m] = x;
     }
     return x;
   };
@@ -266,15 +277,25 @@ export function customerSeries(
   const { input_tokens: inputs, cached_input_tokens: cachedIn, cache_write_input_tokens: written, output_tokens: outputs } = tokens;
   let lastSegment = -1;
   let lastModel = -1;
-  let x: ModelInfo = { profile: undefined, u: DEFAULT_TARGET_UTILIZATION, candidates: undefined };
+  let segmentInfos: (ModelInfo | undefined)[] = [];
+  let x: ModelInfo = { profile: undefined, u: DEFAULT_TARGET_UTILIZATION, candidates: undefined, prices: new Float64Array(0) };
+  const rows = tokens.rows;
+  const epochHours = tokens.epoch_hour;
+  const modelOf = tokens.model;
   for (let k = 0; k < tokens.length; k++) {
-    const i = tokens.rows[k];
-    const h = hourIndexOf(tokens.epoch_hour[i], fromHour, hours);
-    const m = tokens.model[i];
-    if (seg[h] !== lastSegment || m !== lastModel) {
-      lastSegment = seg[h];
+    const i = rows[k];
+    const h = epochHours[i] - fromHour;
+    if (!(h >= 0 && h < hours) || h !== Math.floor(h)) hourIndexOf(epochHours[i], fromHour, hours); // throws
+    const m = modelOf[i];
+    const s = seg[h];
+    if (s !== lastSegment) {
+      lastSegment = s;
+      segmentInfos = infos[s];
+      lastModel = -1;
+    }
+    if (m !== lastModel) {
       lastModel = m;
-      x = info(lastSegment, m);
+      x = segmentInfos[m] ?? info(s, m);
     }
     const cached = cachedIn[i];
     const write = written[i];
@@ -292,26 +313,16 @@ export function customerSeries(
       tokenDemand[h] += seconds / HOUR_SECONDS / x.u;
       hasTokens[h] = 1;
     }
-    const candidates = x.candidates;
-    if (candidates && candidates.length > 1) {
-      // cheapestApiOffer's choice by apiCostUsd's formula, which is also hourlySeries's: the cheapest cost is
-      // the very number hourlySeries adds for the chosen offer.
-      let bestCost = Infinity;
-      for (const c of candidates) {
-        const pIn = c.usd_per_mtok_input;
-        const cost = (uncached * pIn + cached * (c.usd_per_mtok_cached_input ?? pIn) + write * (c.usd_per_mtok_cache_write ?? pIn) + output * c.usd_per_mtok_output) / 1e6;
-        if (cost < bestCost) bestCost = cost;
+    // api(h) by hourlySeries's formula; with several offers, cheapestApiOffer's choice by apiCostUsd's formula
+    // (the same one), so the cheapest cost is the very number hourlySeries adds for the chosen offer.
+    const p = x.prices;
+    if (p.length > 0) {
+      let best = (uncached * p[0] + cached * p[1] + write * p[2] + output * p[3]) / 1e6;
+      for (let j = 4; j < p.length; j += 4) {
+        const cost = (uncached * p[j] + cached * p[j + 1] + write * p[j + 2] + output * p[j + 3]) / 1e6;
+        if (cost < best) best = cost;
       }
-      api[h] += bestCost;
-    } else if (candidates) {
-      const price = candidates[0];
-      const pIn = price.usd_per_mtok_input;
-      api[h] +=
-        (uncached * pIn +
-          cached * (price.usd_per_mtok_cached_input ?? pIn) +
-          write * (price.usd_per_mtok_cache_write ?? pIn) +
-          output * price.usd_per_mtok_output) /
-        1e6;
+      api[h] += best;
     } else unpriced.add(tokens.models[m]);
   }
 

@@ -24,6 +24,7 @@ import type { CostingDocument } from '../costing/evaluate.js';
 import { evaluateWindow } from '../costing.server.js';
 import { VersionedCache } from './cache.server.js';
 import { documentKey, peekFleet } from './fleet.server.js';
+import { withEvaluationSlot } from './limit.server.js';
 
 export interface CustomerQuery {
   slug: string;
@@ -144,7 +145,7 @@ async function buildCustomerView(db: Db, q: CustomerQuery, customer: { id: numbe
   const overflow = q.overflow ?? 'on_demand';
   const { from, to } = q.period;
   const [e, tokensByDay] = await Promise.all([
-    evaluateWindow(db, { from, to, overflow, customerIds: [customer.id], poolIds: [] }),
+    withEvaluationSlot(() => evaluateWindow(db, { from, to, overflow, customerIds: [customer.id], poolIds: [] })),
     customerTokensByDay(db, customer.id, from, to),
   ]);
   const results = [...e.customers].sort((a, b) => Number(b.primary) - Number(a.primary) || (a.gpu_type.name < b.gpu_type.name ? -1 : 1));

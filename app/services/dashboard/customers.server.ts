@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Db } from '../../../db/client.js';
 import type { Period } from '../../domain/period.js';
 import type { CostSummaryRow } from '../costing/summary.js';
-import { loadFleet, type FleetCustomer } from './fleet.server.js';
+import { loadFleet, type FleetCustomer, type FleetEvaluation } from './fleet.server.js';
 
 import { CUSTOMER_SORT_KEYS, type CustomerSortKey } from '../../lib/customers-sort.js';
 
@@ -184,11 +184,7 @@ export interface CustomersTable {
  */
 export async function loadCustomersTable(db: Db, period: Pick<Period, 'from' | 'to'>, query: CustomersQuery): Promise<CustomersTable> {
   const fleet = await loadFleet(db, { from: period.from, to: period.to });
-  const needle = query.q.toLowerCase();
-  const matching = fleet.value.customers
-    .filter((c) => !needle || c.slug.includes(needle) || c.name.toLowerCase().includes(needle) || (c.pool ?? '').toLowerCase().includes(needle))
-    .map((c) => tableRow(c, fleet.value.hours));
-  sortCustomerRows(matching, query.sort, query.dir);
+  const { rows: matching, totals } = sortedRows(fleet.value, query);
   const pageSize = query.pageSize ?? CUSTOMERS_PAGE_SIZE;
   const pages = Math.max(1, Math.ceil(matching.length / pageSize));
   const page = query.page === null ? 1 : Math.min(query.page, pages);
@@ -199,8 +195,30 @@ export async function loadCustomersTable(db: Db, period: Pick<Period, 'from' | '
     page,
     pages: query.page === null ? 1 : pages,
     pageSize,
-    totals: totalsOf(matching),
+    totals,
     computedAt: fleet.computedAt,
     fresh: fleet.fresh,
   };
+}
+
+// Sorted, searched rows per evaluation: paging through a table re-uses them. Dropped with the evaluation.
+const sortedCache = new WeakMap<FleetEvaluation, Map<string, { rows: CustomerTableRow[]; totals: CustomersTotals }>>();
+
+function sortedRows(fleet: FleetEvaluation, query: CustomersQuery): { rows: CustomerTableRow[]; totals: CustomersTotals } {
+  let byQuery = sortedCache.get(fleet);
+  if (!byQuery) sortedCache.set(fleet, (byQuery = new Map()));
+  const key = `${query.sort}|${query.dir}|${query.q}`;
+  let hit = byQuery.get(key);
+  if (!hit) {
+    const needle = query.q.toLowerCase();
+    const rows = fleet.customers
+      .filter((c) => !needle || c.slug.includes(needle) || c.name.toLowerCase().includes(needle) || (c.pool ?? '').toLowerCase().includes(needle))
+      .map((c) => tableRow(c, fleet.hours));
+    sortCustomerRows(rows, query.sort, query.dir);
+    hit = { rows, totals: totalsOf(rows) };
+    // Searches are free text: keep a bounded number of them.
+    if (byQuery.size >= 64) byQuery.delete(byQuery.keys().next().value!);
+    byQuery.set(key, hit);
+  }
+  return hit;
 }

@@ -7,6 +7,7 @@ import type { CostingDocument } from '../costing/evaluate.js';
 import { dailyCosts, summaryRow, type CostSummaryRow, type DailyCostRow, type Scenario } from '../costing/summary.js';
 import { evaluateWindow, type Overflow, type Skipped } from '../costing.server.js';
 import { VersionedCache, type Cached } from './cache.server.js';
+import { withEvaluationSlot } from './limit.server.js';
 
 export interface PeriodWindow {
   from: Date;
@@ -81,7 +82,7 @@ export function windowDays(from: Date, to: Date): string[] {
 
 /** One evaluation of the whole fleet over a window (not cached). */
 export async function evaluateFleet(db: Db, window: PeriodWindow, overflow: Overflow = 'on_demand'): Promise<FleetEvaluation> {
-  const e = await evaluateWindow(db, { from: window.from, to: window.to, overflow });
+  const e = await withEvaluationSlot(() => evaluateWindow(db, { from: window.from, to: window.to, overflow }));
   const days = windowDays(window.from, window.to);
   const dayIndex = new Map(days.map((d, i) => [d, i]));
   const documents = new Map<string, CostingDocument>();

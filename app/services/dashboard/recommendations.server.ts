@@ -11,6 +11,8 @@ export interface RecommendationsQuery {
   gpuType?: string | null;
   /** Only this pool and its members. */
   pool?: string | null;
+  /** Only this customer (slug). */
+  customer?: string | null;
 }
 
 export interface RecommendationRow {
@@ -95,7 +97,9 @@ export async function loadRecommendationsTable(db: Db, period: Pick<Period, 'fro
   for (const c of f.customers) if (c.primary) rows.push(rowOf(f, c.primary));
   const gpuTypes = [...new Set(rows.map((r) => r.gpu_type))].sort();
   const pools = f.pools.map((p) => p.name);
-  const filtered = rows.filter((r) => (!q.gpuType || r.gpu_type === q.gpuType) && (!q.pool || r.pool === q.pool));
+  const filtered = rows.filter(
+    (r) => (!q.gpuType || r.gpu_type === q.gpuType) && (!q.pool || r.pool === q.pool) && (!q.customer || (r.scope === 'customer' && r.name === q.customer)),
+  );
   return {
     rows: filtered,
     total: rows.length,
