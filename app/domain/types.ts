@@ -108,9 +108,18 @@ export function rateSum(rate: Rate, hours: number): number {
   return s;
 }
 
-/** Σ_h r(h) / H: the window's average rate (null for an empty window). */
+/**
+ * Σ_h r(h) / H: the window's average rate (null for an empty window). A rate that never changes in the window is
+ * returned as it is: summing 744 copies of 1.45 and dividing gives 1.4499999999999997, which a reader of
+ * `usd_per_gpu_hour` would rightly distrust.
+ */
 export function rateMean(rate: Rate, hours: number): number | null {
-  return hours > 0 ? rateSum(rate, hours) / hours : null;
+  if (!(hours > 0)) return null;
+  if (typeof rate === 'number') return rate;
+  checkLength(rate, hours, 'rate');
+  let constant = true;
+  for (let h = 1; h < hours && constant; h++) constant = rate[h] === rate[0];
+  return constant ? rate[0] : rateSum(rate, hours) / hours;
 }
 
 /** x[start, end) without copying when x is a typed array. */

@@ -13,7 +13,7 @@ import {
   reservedCost,
   scheduleCost,
 } from '../../app/domain/scenarios.js';
-import type { OverflowPricing } from '../../app/domain/types.js';
+import { rateMean, type OverflowPricing } from '../../app/domain/types.js';
 import { anyDemand, at, close, FC, H } from './engine-helpers.js';
 
 // The worked example used throughout: 4 hours, demand 0, 1, 2, 4 GPUs; o = $3.50; r = $2.10.
@@ -126,5 +126,16 @@ describe('current reservations', () => {
       }),
       FC,
     );
+  });
+});
+
+describe('rateMean', () => {
+  it('gives a rate that never changes exactly as it is, and averages one that does', () => {
+    // 744 hours at $1.45: the float sum divided back gives 1.4499999999999997; the mean is the rate itself.
+    expect(rateMean(new Float64Array(744).fill(1.45), 744)).toBe(1.45);
+    expect(rateMean(1.45, 744)).toBe(1.45);
+    // 2 hours at $2 and 2 at $3: (2 + 2 + 3 + 3) / 4 = 2.5.
+    expect(rateMean([2, 2, 3, 3], 4)).toBe(2.5);
+    expect(rateMean([], 0)).toBeNull();
   });
 });
