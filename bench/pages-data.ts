@@ -46,24 +46,28 @@ export const BOOK = {
  * GPUs with a daily cycle and deterministic noise; 60 % report telemetry, all report tokens of two models every hour,
  * sized so that token-derived demand is of the same order as the load. Every pool holds a reservation.
  */
-export async function generate(db: Db, log: (line: string) => void = () => {}): Promise<{ gpuRows: number; tokenRows: number }> {
+export async function generate(
+  db: Db,
+  log: (line: string) => void = () => {},
+  size: { customers: number; days: number } = { customers: CUSTOMERS, days: DAYS },
+): Promise<{ gpuRows: number; tokenRows: number }> {
   const imported = await importPriceBookDocument(db, BOOK);
   if (!imported.ok) throw new Error(JSON.stringify(imported.problems));
-  const pools = Math.ceil(CUSTOMERS / POOL_SIZE);
-  const hours = DAYS * 24;
+  const pools = Math.ceil(size.customers / POOL_SIZE);
+  const hours = size.days * 24;
+  const from = new Date(END.getTime() - size.days * 86_400_000).toISOString();
   await sql`INSERT INTO pools (name) SELECT 'pool-' || lpad(i::text, 4, '0') FROM generate_series(1, ${pools}::int) i`.execute(db);
   await sql`
     INSERT INTO customers (slug, name, pool_id)
     SELECT 'c-' || lpad(i::text, 5, '0'), 'Customer ' || i,
            (SELECT id FROM pools WHERE name = 'pool-' || lpad(((i - 1) / ${POOL_SIZE}::int + 1)::text, 4, '0'))
-    FROM generate_series(1, ${CUSTOMERS}::int) i`.execute(db);
+    FROM generate_series(1, ${size.customers}::int) i`.execute(db);
   // Each customer's GPU type: its pool's.
   await sql`CREATE TEMP TABLE bench_customer_type AS
     SELECT c.id, g.id AS gpu_type_id FROM customers c
     JOIN gpu_types g ON g.name = (ARRAY[${TYPES[0]}, ${TYPES[1]}, ${TYPES[2]}])[((c.pool_id - 1) % 3) + 1]`.execute(db);
   await sql`SET session_replication_role = replica`.execute(db);
   const load = sql`(1 + c.id % 20) * (1 + 0.35 * sin(2 * pi() * (h + c.id % 24) / 24)) * (0.85 + 0.3 * ((c.id * 7919 + h * 104729) % 1000) / 1000.0)`;
-  const from = FROM.toISOString();
   // In slices of 30 days, so progress shows and no statement holds everything.
   let gpuRows = 0;
   let tokenRows = 0;
@@ -85,14 +89,14 @@ export async function generate(db: Db, log: (line: string) => void = () => {}): 
            LATERAL (SELECT ${load} * 3600 * m.share / (m.k * 0.68 / m.in_tps + 1 / m.out_tps) AS output) o`.execute(db);
     gpuRows += Number(g.numAffectedRows ?? 0);
     tokenRows += Number(k.numAffectedRows ?? 0);
-    log(`  generated days ${start / 24}–${end / 24} of ${DAYS}: ${gpuRows.toLocaleString('en-US')} GPU + ${tokenRows.toLocaleString('en-US')} token rows`);
+    log(`  generated days ${start / 24}–${end / 24} of ${size.days}: ${gpuRows.toLocaleString('en-US')} GPU + ${tokenRows.toLocaleString('en-US')} token rows`);
   }
   await sql`SET session_replication_role = DEFAULT`.execute(db);
   // Every pool holds 8 GPUs of its type for the whole year; one pool in ten renews within the month.
   await sql`
     INSERT INTO reservations (pool_id, gpu_type_id, provider, gpus, usd_per_gpu_hour, starts_at, ends_at)
     SELECT p.id, g.id, 'alpha', 8, CASE g.name WHEN 'H100' THEN 2.19 WHEN 'A100-80GB' THEN 1.19 ELSE 0.75 END,
-           ${FROM.toISOString()}::timestamptz, ${END.toISOString()}::timestamptz + CASE WHEN p.id % 10 = 0 THEN interval '20 days' ELSE interval '200 days' END
+           ${from}::timestamptz, ${END.toISOString()}::timestamptz + CASE WHEN p.id % 10 = 0 THEN interval '20 days' ELSE interval '200 days' END
     FROM pools p JOIN gpu_types g ON g.name = (ARRAY[${TYPES[0]}, ${TYPES[1]}, ${TYPES[2]}])[((p.id - 1) % 3) + 1]`.execute(db);
   await sql`VACUUM ANALYZE`.execute(db);
   return { gpuRows, tokenRows };

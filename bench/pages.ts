@@ -9,17 +9,14 @@
 //
 // BENCH_SECONDS (30), BENCH_CLIENTS (20), BENCH_CUSTOMERS (1000), BENCH_DAYS (365) change the run;
 // BENCH_PROFILE=FILE.cpuprofile writes a CPU profile of the server's thread during the page runs.
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { cpus, loadavg, tmpdir } from 'node:os';
-import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import express from 'express';
 import { sql } from 'kysely';
-import { createDb, setDb } from '../db/client.js';
-import { startLocalPostgres } from '../db/local-postgres.js';
+import { createDb, setDb, type Db } from '../db/client.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { upsertUser } from '../db/queries/users.js';
 import { setRuntime } from '../app/lib/runtime.server.js';
@@ -27,6 +24,7 @@ import { hashPassword } from '../app/services/passwords.server.js';
 import { evaluateFleet } from '../app/services/dashboard/fleet.server.js';
 import { createApp, loadBuild } from '../server/http.js';
 import { CUSTOMERS, DAYS, END, generate } from './pages-data.js';
+import { benchPostgres, isMain, load, machine, percentile } from './lib.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 20);
@@ -71,63 +69,65 @@ function runLoad(base: string, cookie: string, paths: string[], seconds: number,
   });
 }
 
-function percentile(values: number[], p: number): number {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
-
 const ms = (x: number) => `${x.toFixed(1)} ms`.padStart(10);
 
-async function main(): Promise<void> {
-  const log = (line: string) => console.log(line);
-  const folder = await mkdtemp(path.join(tmpdir(), 'breakeven-bench-pages-'));
-  await chmod(folder, 0o755);
-  const server = await startLocalPostgres({
-    dir: path.join(folder, 'pg'),
-    database: 'bench',
-    auth: 'trust',
-    settings: { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off', shared_buffers: '512MB', max_wal_size: '4GB' },
+export interface PageRun {
+  label: string;
+  /** Counts toward the target (the issue's three pages). */
+  target: boolean;
+  rps: number;
+  serverP50: number;
+  serverP95: number;
+  latencyP50: number;
+  latencyP95: number;
+  errors: number;
+}
+
+export interface PageFigures {
+  coldFleetMs: number;
+  coldOverviewMs: number;
+  coldCustomerMs: number;
+  runs: PageRun[];
+  /** The worst server p95 of the pages with a target. */
+  worstP95: number;
+}
+
+export const PAGES_TARGET_P95_MS = TARGET_P95_MS;
+
+/**
+ * The real server against `db` (whose data bench/pages-data.ts generated), signed in, then every page under
+ * `clients` concurrent clients for `seconds` each. `log` receives the lines the standalone run prints.
+ */
+export async function measurePages(
+  db: Db,
+  options: { seconds: number; clients: number; customers: number; dataDir: string; log?: (line: string) => void },
+): Promise<PageFigures> {
+  const log = options.log ?? (() => {});
+  const { seconds, clients } = options;
+  // An admin, so that /audit (the app's frame around an empty table) can serve as a second baseline.
+  await upsertUser(db, 'bench@example.com', 'admin', await hashPassword('bench password 123'));
+  setDb(db);
+  setRuntime({ sessionSecret: 'bench-session-secret-that-is-long-enough-0123', appUrl: 'http://localhost', dataDir: options.dataDir });
+  const build = await loadBuild();
+
+  // Server time: from the request's arrival to the last byte of the response, per path.
+  const serverTimes = new Map<string, number[]>();
+  const outer = express();
+  outer.use((req, res, next) => {
+    const t0 = process.hrtime.bigint();
+    res.once('finish', () => {
+      const key = req.path;
+      const list = serverTimes.get(key) ?? [];
+      list.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      serverTimes.set(key, list);
+    });
+    next();
   });
-  const db = createDb(server.url, 10);
-  let http: Server | undefined;
+  outer.use(createApp(build));
+  const http = await new Promise<Server>((resolve) => {
+    const s = outer.listen(0, '127.0.0.1', () => resolve(s));
+  });
   try {
-    await migrateToLatest(db);
-    log(`Breakeven page benchmark (node ${process.version}, PostgreSQL 15, ${cpus().length} CPUs, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')})`);
-    // React renders several times faster in production mode; `npm run bench:pages` sets it.
-    if (process.env.NODE_ENV !== 'production') log('warning: NODE_ENV is not "production": React renders in development mode and pages are slower');
-    log(`generating ${CUSTOMERS} customers × ${DAYS} days of hourly rollups on 3 GPU types…`);
-    const started = performance.now();
-    const rows = await generate(db, log);
-    const size = await sql<{ size: string }>`SELECT pg_size_pretty(pg_database_size(current_database())) AS size`.execute(db);
-    log(
-      `data: ${rows.gpuRows.toLocaleString('en-US')} GPU + ${rows.tokenRows.toLocaleString('en-US')} token rollup rows, ${size.rows[0].size}, ` +
-        `generated in ${((performance.now() - started) / 1000).toFixed(0)} s`,
-    );
-
-    // An admin, so that /audit (the app's frame around an empty table) can serve as a second baseline.
-    await upsertUser(db, 'bench@example.com', 'admin', await hashPassword('bench password 123'));
-    setDb(db);
-    setRuntime({ sessionSecret: 'bench-session-secret-that-is-long-enough-0123', appUrl: 'http://localhost', dataDir: folder });
-    const build = await loadBuild();
-
-    // Server time: from the request's arrival to the last byte of the response, per path.
-    const serverTimes = new Map<string, number[]>();
-    const outer = express();
-    outer.use((req, res, next) => {
-      const t0 = process.hrtime.bigint();
-      res.once('finish', () => {
-        const key = req.path;
-        const list = serverTimes.get(key) ?? [];
-        list.push(Number(process.hrtime.bigint() - t0) / 1e6);
-        serverTimes.set(key, list);
-      });
-      next();
-    });
-    outer.use(createApp(build));
-    http = await new Promise<Server>((resolve) => {
-      const s = outer.listen(0, '127.0.0.1', () => resolve(s));
-    });
     const base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
     const signIn = await fetch(`${base}/login`, {
       method: 'POST',
@@ -143,7 +143,7 @@ async function main(): Promise<void> {
     const window = { from: new Date(`${fromText}T00:00:00Z`), to: new Date(`${toText}T00:00:00Z`) };
     const uncached = performance.now();
     const fleet = await evaluateFleet(db, window);
-    const uncachedMs = performance.now() - uncached;
+    const coldFleetMs = performance.now() - uncached;
     const timeFirst = async (p: string) => {
       const t0 = performance.now();
       const r = await fetch(base + p, { headers: { Cookie: cookie } });
@@ -152,47 +152,55 @@ async function main(): Promise<void> {
       return performance.now() - t0;
     };
     log(`\nperiod: the last 30 days (${PERIOD}); ${fleet.customers.length} customers, ${fleet.customerRows.length} customer and ${fleet.poolRows.length} pool documents`);
-    log(`cold: the fleet's evaluation of the period (every customer and pool, from the rollups) ${ms(uncachedMs)}`);
-    const firstOverview = await timeFirst(`/?${PERIOD}`);
-    log(`cold: first overview request (computes and caches the evaluation)          ${ms(firstOverview)}`);
-    log(`cold: first customer page (one customer's evaluation, tokens, heatmap)      ${ms(await timeFirst(`/customers/c-00001?${PERIOD}`))}`);
+    log(`cold: the fleet's evaluation of the period (every customer and pool, from the rollups) ${ms(coldFleetMs)}`);
+    const coldOverviewMs = await timeFirst(`/?${PERIOD}`);
+    log(`cold: first overview request (computes and caches the evaluation)          ${ms(coldOverviewMs)}`);
+    const coldCustomerMs = await timeFirst(`/customers/c-00001?${PERIOD}`);
+    log(`cold: first customer page (one customer's evaluation, tokens, heatmap)      ${ms(coldCustomerMs)}`);
     log(`warm: customers page (sorted, first page, from the cache)                   ${ms(await timeFirst(`/customers?${PERIOD}`))}`);
 
-    const runs: { label: string; paths: string[]; target?: false }[] = [
-      { label: 'baseline /healthz (SELECT 1)', paths: ['/healthz'] },
+    const plan: { label: string; paths: string[]; target: boolean }[] = [
+      { label: 'baseline /healthz (SELECT 1)', paths: ['/healthz'], target: false },
       { label: 'baseline /audit (the frame, an empty table)', paths: ['/audit'], target: false },
-      { label: 'overview /', paths: [`/?${PERIOD}`] },
-      { label: 'customers /customers', paths: [`/customers?${PERIOD}`, `/customers?${PERIOD}&sort=-tokens&page=2`, `/customers?${PERIOD}&q=c-001`] },
-      { label: 'a customer /customers/c-00001', paths: [`/customers/c-00001?${PERIOD}`] },
+      { label: 'overview /', paths: [`/?${PERIOD}`], target: true },
+      { label: 'customers /customers', paths: [`/customers?${PERIOD}`, `/customers?${PERIOD}&sort=-tokens&page=2`, `/customers?${PERIOD}&q=c-001`], target: true },
+      { label: 'a customer /customers/c-00001', paths: [`/customers/c-00001?${PERIOD}`], target: true },
       {
         label: 'any of 200 customers (their first visits cold)',
-        paths: Array.from({ length: 200 }, (_, i) => `/customers/c-${String(1 + ((i * 37) % CUSTOMERS)).padStart(5, '0')}?${PERIOD}`),
+        paths: Array.from({ length: 200 }, (_, i) => `/customers/c-${String(1 + ((i * 37) % options.customers)).padStart(5, '0')}?${PERIOD}`),
         // Beyond the issue's three pages: how the customer page behaves when visits spread over many customers.
         target: false,
       },
     ];
-    log(`\n${CLIENTS} concurrent clients, ${SECONDS} s per page; server time = arrival to last byte in the server, latency = what clients saw`);
+    log(`\n${clients} concurrent clients, ${seconds} s per page; server time = arrival to last byte in the server, latency = what clients saw`);
     log(`${'page'.padEnd(48)} ${'requests/s'.padStart(10)} ${'server p50'.padStart(10)} ${'server p95'.padStart(10)} ${'latency p50'.padStart(11)} ${'latency p95'.padStart(11)}  errors`);
-    let worst = 0;
-    let baselineRps = 0;
-    let framePageRps = 0;
+    const runs: PageRun[] = [];
     const profiler = process.env.BENCH_PROFILE ? new Session() : undefined;
     if (profiler) {
       profiler.connect();
       await profiler.post('Profiler.enable');
       await profiler.post('Profiler.start');
     }
-    for (const run of runs) {
+    for (const step of plan) {
       serverTimes.clear();
-      const { latencies, errors } = await runLoad(base, cookie, run.paths, SECONDS, CLIENTS);
+      const { latencies, errors } = await runLoad(base, cookie, step.paths, seconds, clients);
       const server = [...serverTimes.values()].flat();
-      const rps = latencies.length / SECONDS;
-      if (run.paths[0] === '/healthz') baselineRps = rps;
-      if (run.paths[0] === '/audit') framePageRps = rps;
-      else if (run.target !== false) worst = Math.max(worst, percentile(server, 95));
+      const run: PageRun = {
+        label: step.label,
+        target: step.target,
+        rps: latencies.length / seconds,
+        serverP50: percentile(server, 50),
+        serverP95: percentile(server, 95),
+        latencyP50: percentile(latencies, 50),
+        latencyP95: percentile(latencies, 95),
+        errors,
+      };
+      runs.push(run);
+      const healthz = runs[0].rps;
+      const frame = runs[1]?.rps;
       log(
-        `${run.label.padEnd(48)} ${rps.toFixed(0).padStart(10)} ${ms(percentile(server, 50))} ${ms(percentile(server, 95))} ${ms(percentile(latencies, 50)).padStart(11)} ${ms(percentile(latencies, 95)).padStart(11)}  ${errors}` +
-          (run.paths[0] === '/healthz' ? '' : `   (${(baselineRps / rps).toFixed(1)}× /healthz${framePageRps && run.paths[0] !== '/audit' ? `, ${(framePageRps / rps).toFixed(1)}× /audit` : ''})`),
+        `${run.label.padEnd(48)} ${run.rps.toFixed(0).padStart(10)} ${ms(run.serverP50)} ${ms(run.serverP95)} ${ms(run.latencyP50).padStart(11)} ${ms(run.latencyP95).padStart(11)}  ${errors}` +
+          (runs.length === 1 ? '' : `   (${(healthz / run.rps).toFixed(1)}× /healthz${frame && runs.length > 2 ? `, ${(frame / run.rps).toFixed(1)}× /audit` : ''})`),
       );
     }
     if (profiler) {
@@ -200,16 +208,39 @@ async function main(): Promise<void> {
       await writeFile(process.env.BENCH_PROFILE!, JSON.stringify(profile));
       profiler.disconnect();
     }
-    log(`\nworst server p95 of the three pages: ${worst.toFixed(1)} ms — target ≤ ${TARGET_P95_MS} ms: ${worst <= TARGET_P95_MS ? 'met' : 'MISSED'}`);
-    log(`peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MB`);
-    if (worst > TARGET_P95_MS) process.exitCode = 1;
+    const worstP95 = Math.max(...runs.filter((r) => r.target).map((r) => r.serverP95));
+    return { coldFleetMs, coldOverviewMs, coldCustomerMs, runs, worstP95 };
   } finally {
-    if (http) await new Promise((resolve) => http!.close(resolve));
+    await new Promise((resolve) => http.close(resolve));
     setDb(undefined);
-    await db.destroy();
-    await server.stop();
-    await rm(folder, { recursive: true, force: true });
   }
 }
 
-await main();
+async function main(): Promise<void> {
+  const log = (line: string) => console.log(line);
+  const pg = await benchPostgres('bench-pages');
+  const db = createDb(pg.server.url, 10);
+  try {
+    await migrateToLatest(db);
+    log(`Breakeven page benchmark (${machine()}, load average ${load()})`);
+    // React renders several times faster in production mode; `npm run bench:pages` sets it.
+    if (process.env.NODE_ENV !== 'production') log('warning: NODE_ENV is not "production": React renders in development mode and pages are slower');
+    log(`generating ${CUSTOMERS} customers × ${DAYS} days of hourly rollups on 3 GPU types…`);
+    const started = performance.now();
+    const rows = await generate(db, log);
+    const size = await sql<{ size: string }>`SELECT pg_size_pretty(pg_database_size(current_database())) AS size`.execute(db);
+    log(
+      `data: ${rows.gpuRows.toLocaleString('en-US')} GPU + ${rows.tokenRows.toLocaleString('en-US')} token rollup rows, ${size.rows[0].size}, ` +
+        `generated in ${((performance.now() - started) / 1000).toFixed(0)} s`,
+    );
+    const figures = await measurePages(db, { seconds: SECONDS, clients: CLIENTS, customers: CUSTOMERS, dataDir: pg.folder, log });
+    log(`\nworst server p95 of the three pages: ${figures.worstP95.toFixed(1)} ms — target ≤ ${TARGET_P95_MS} ms: ${figures.worstP95 <= TARGET_P95_MS ? 'met' : 'MISSED'}`);
+    log(`peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MB`);
+    if (figures.worstP95 > TARGET_P95_MS) process.exitCode = 1;
+  } finally {
+    await db.destroy();
+    await pg.stop();
+  }
+}
+
+if (isMain(import.meta.url)) await main();
