@@ -7,7 +7,7 @@
 // BENCH_SECONDS (10) is the load time per page, BENCH_RUNS (1) the timed repeats of the engine passes,
 // BENCH_INGEST_ROWS (11,520,000: 2,000 GPUs × a day at 15 s) caps the raw samples each size ingests.
 import { spawn } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { createDb } from '../db/client.js';
@@ -16,6 +16,7 @@ import { generate } from './pages-data.js';
 import { ENGINE_TARGETS, measureEngine } from './engine.js';
 import { measurePages, PAGES_TARGET_P95_MS } from './pages.js';
 import { benchPostgres, fmt, isMain, load, machine } from './lib.js';
+import { explainPages, plansMarkdown } from './explain.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const SIZES = (process.env.BENCH_SIZES ?? '100,1000,3000').split(',').map(Number);
@@ -84,6 +85,18 @@ async function measureSize(serverUrl: string, customers: number, dataDir: string
       });
     }
     log(`[${customers}] pages: worst p95 ${millis(pages.worstP95)}`);
+
+    // The middle size's query plans go to docs/performance.md, between its markers.
+    if (customers === SIZES[Math.floor(SIZES.length / 2)]) {
+      const plans = await explainPages(url.toString(), end);
+      const file = path.join(root, 'docs/performance.md');
+      const doc = await readFile(file, 'utf8');
+      const [before, rest] = doc.split('<!-- plans:start -->');
+      const after = rest?.split('<!-- plans:end -->')[1];
+      if (after === undefined) throw new Error('docs/performance.md lacks its <!-- plans:start --> / <!-- plans:end --> markers');
+      await writeFile(file, `${before}<!-- plans:start -->\n${plansMarkdown(plans, customers)}<!-- plans:end -->${after}`);
+      log(`[${customers}] ${plans.length} query plans written to docs/performance.md`);
+    }
     return figures;
   } finally {
     await db.destroy();

@@ -48,6 +48,15 @@ function filters(q: DemandInputsQuery, withGpuType: boolean): string {
   return where.join(' AND ');
 }
 
+/** The two statements the reader copies out (exported so that docs/performance.md can show their plans). */
+export function demandInputsSql(q: DemandInputsQuery): { telemetry: string; tokens: string } {
+  return {
+    telemetry: `SELECT customer_id, gpu_type_id, hour, allocated_gpu_seconds, busy_gpu_seconds FROM hourly_gpu_usage WHERE ${filters(q, true)}`,
+    tokens: `SELECT customer_id, model, hour, input_tokens, cached_input_tokens, cache_write_input_tokens, output_tokens, requests
+       FROM hourly_token_usage WHERE ${filters(q, false)}`,
+  };
+}
+
 function sameBytes(a: Buffer, b: Buffer, start: number, length: number): boolean {
   if (a.length !== length) return false;
   for (let i = 0; i < length; i++) if (a[i] !== b[start + i]) return false;
@@ -273,7 +282,7 @@ export async function loadHourlyDemandInputs(db: Handle, q: DemandInputsQuery): 
   const readTelemetry = (conn: Handle) =>
     copyOutBinary(
       conn,
-      `SELECT customer_id, gpu_type_id, hour, allocated_gpu_seconds, busy_gpu_seconds FROM hourly_gpu_usage WHERE ${filters(q, true)}`,
+      demandInputsSql(q).telemetry,
       5,
       (r) => {
         const i = tPlace.place(tKeys.key(r.int8(0), r.int8(1)));
@@ -304,8 +313,7 @@ export async function loadHourlyDemandInputs(db: Handle, q: DemandInputsQuery): 
   const readTokens = (conn: Handle) =>
     copyOutBinary(
       conn,
-      `SELECT customer_id, model, hour, input_tokens, cached_input_tokens, cache_write_input_tokens, output_tokens, requests
-       FROM hourly_token_usage WHERE ${filters(q, false)}`,
+      demandInputsSql(q).tokens,
       8,
       (r) => {
         const key = kKeys.key(r.int8(0), 0);
