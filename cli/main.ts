@@ -6,6 +6,7 @@ import { createOutput, helpText, parseCommandLine, UsageError, type Command } fr
 import { customersAdd, customersImport, customersList } from './commands/customers.js';
 import { dbMigrate } from './commands/db.js';
 import { emailWeekly } from './commands/email.js';
+import { exportCommands } from './commands/export.js';
 import { pricesImport, pricesList } from './commands/prices.js';
 import { recommendCommand } from './commands/recommend.js';
 import { ingestFile } from './commands/ingest.js';
@@ -37,6 +38,7 @@ export const commands: Command[] = [
   recipientsList,
   recipientsRemove,
   emailWeekly,
+  ...exportCommands,
 ];
 
 function overview(): string {

@@ -56,7 +56,12 @@ export default function Overview() {
   );
   const utilization = t.gpuHours > 0 ? t.busyGpuHours / t.gpuHours : null;
   return (
-    <Shell title="Overview" subtitle={`${periodLabel} · ${formatInteger(o.hours)} hours, UTC days`} toolbar={<PeriodPicker period={o.period} />}>
+    <Shell
+      title="Overview"
+      subtitle={`${periodLabel} · ${formatInteger(o.hours)} hours, UTC days`}
+      toolbar={<PeriodPicker period={o.period} />}
+      actions={<CsvLink href={`/exports/focus.csv?${q}`} label="FOCUS 1.2 CSV" />}
+    >
       <Freshness computedAtLabel={o.computedAtLabel} fresh={o.fresh} timeZone={o.timeZone} />
       {o.skipped.length > 0 ? (
         <div className="alert warn" role="status">
@@ -168,7 +173,7 @@ export default function Overview() {
             <Card
               title="Reservations ending within 30 days"
               subtitle={o.expiringCount > o.expiring.length ? `The first ${o.expiring.length} of ${o.expiringCount}` : undefined}
-              actions={<CsvLink href="/exports/reservations.csv" />}
+              actions={<CsvLink href={`/exports/reservations.csv?${q}`} />}
             >
               {o.expiring.length === 0 ? (
                 <p className="muted">

@@ -1,6 +1,7 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node';
 import { json } from '@remix-run/node';
 import { Form, Link, useActionData, useLoaderData, useNavigation } from '@remix-run/react';
+import { CsvLink } from '~/components/CsvLink';
 import { Shell, useCurrentUser } from '~/components/Shell';
 import { formatInteger } from '~/lib/format';
 import { requireAdmin, requireUser } from '~/services/auth.server';
@@ -80,7 +81,10 @@ export default function Ingestion() {
       ) : null}
       <SourcesSection sources={sources} />
       <section className="card">
-        <h2>Recent runs</h2>
+        <div className="card-head">
+          <h2>Recent runs</h2>
+          <CsvLink href="/exports/runs.csv" label="All runs CSV" />
+        </div>
         {runs.length === 0 ? (
           <p>No imports or pulls yet.</p>
         ) : (

@@ -191,6 +191,9 @@ export interface WindowEvaluation extends Evaluation {
   customersById: Map<number, ScopeCustomer>;
   poolsById: Map<number, ScopePool>;
   rows: { telemetry: number; tokens: number };
+  /** What was costed: each customer's loaded rollups and the reservation rows (ids, providers) behind the documents. */
+  inputs: CustomerInput[];
+  reservations: ReservationRow[];
 }
 
 /**
@@ -209,7 +212,8 @@ export async function evaluateWindow(db: Db, q: BatchQuestion): Promise<WindowEv
     loadHourlyDemandInputs(db, { from: q.from, to: q.to, ...(only ? { customerIds: only } : {}) }),
     reservationsMeeting(db, { from: q.from, to: q.to, ...(only ? { customerIds: only } : {}) }),
   ]);
-  const evaluation = evaluateAll(ctx, customerInputs(customers, inputs), pools, reservationInputs(reservations), {
+  const loaded = customerInputs(customers, inputs);
+  const evaluation = evaluateAll(ctx, loaded, pools, reservationInputs(reservations), {
     overflow: q.overflow ?? 'on_demand',
     customerIds: q.customerIds ? new Set(q.customerIds) : undefined,
     poolIds: q.poolIds ? new Set(q.poolIds) : undefined,
@@ -220,6 +224,8 @@ export async function evaluateWindow(db: Db, q: BatchQuestion): Promise<WindowEv
     customersById: new Map(customers.map((c) => [c.id, c])),
     poolsById: new Map(pools.map((p) => [p.id, p])),
     rows: inputs.rows,
+    inputs: loaded,
+    reservations,
   };
 }
 

@@ -5,7 +5,7 @@
 import type { Db } from '../../../db/client.js';
 import type { CostingDocument } from '../costing/evaluate.js';
 import { dailyCosts, summaryRow, type CostSummaryRow, type DailyCostRow, type Scenario } from '../costing/summary.js';
-import { evaluateWindow, type Overflow, type Skipped } from '../costing.server.js';
+import { evaluateWindow, type Overflow, type Skipped, type WindowEvaluation } from '../costing.server.js';
 import { VersionedCache, type Cached } from './cache.server.js';
 import { withEvaluationSlot } from './limit.server.js';
 
@@ -83,6 +83,11 @@ export function windowDays(from: Date, to: Date): string[] {
 /** One evaluation of the whole fleet over a window (not cached). */
 export async function evaluateFleet(db: Db, window: PeriodWindow, overflow: Overflow = 'on_demand'): Promise<FleetEvaluation> {
   const e = await withEvaluationSlot(() => evaluateWindow(db, { from: window.from, to: window.to, overflow }));
+  return fleetOf(e, window, overflow);
+}
+
+/** The fleet's figures from an evaluation already made (the FOCUS export keeps the evaluation's hourly series too). */
+export function fleetOf(e: WindowEvaluation, window: PeriodWindow, overflow: Overflow): FleetEvaluation {
   const days = windowDays(window.from, window.to);
   const dayIndex = new Map(days.map((d, i) => [d, i]));
   const documents = new Map<string, CostingDocument>();
@@ -173,19 +178,27 @@ export async function loadDailyCosts(db: Db, window: PeriodWindow, filter: { cus
   return dailyRows((await loadFleet(db, window)).value, filter);
 }
 
-/** Daily costs as rows (costs.csv): one per customer, UTC day and scenario, primary GPU type; the same as dailyCostByScenario. */
+/** Daily costs as rows: one per customer, UTC day and scenario, primary GPU type; the same as dailyCostByScenario. */
 export function dailyRows(fleet: FleetEvaluation, filter: { customer?: string | null } = {}): DailyCostRow[] {
   const rows: DailyCostRow[] = [];
-  for (const c of fleet.customers) {
-    if (filter.customer && c.slug !== filter.customer) continue;
-    const daily = fleet.customerDaily.get(c.id);
-    if (!daily || !c.primary) continue;
+  for (const { customer, daily } of dailySeries(fleet, filter)) {
     for (let i = 0; i < fleet.days.length; i++) {
       for (const scenario of SCENARIOS) {
         const a = daily[scenario];
-        if (a) rows.push({ day: fleet.days[i], customer_id: c.id, customer: c.slug, gpu_type: c.primary.gpu_type, scenario, cost_usd: a[i] });
+        if (a) rows.push({ day: fleet.days[i], customer_id: customer.id, customer: customer.slug, gpu_type: customer.primary!.gpu_type, scenario, cost_usd: a[i] });
       }
     }
   }
   return rows.sort((a, b) => (a.day < b.day ? -1 : a.day > b.day ? 1 : a.customer < b.customer ? -1 : a.customer > b.customer ? 1 : 0));
+}
+
+/** Each priced customer's daily arrays (by slug), without making a row object per day: costs.csv reads these. */
+export function dailySeries(fleet: FleetEvaluation, filter: { customer?: string | null } = {}): { customer: FleetCustomer; daily: DailyArrays }[] {
+  const out: { customer: FleetCustomer; daily: DailyArrays }[] = [];
+  for (const c of fleet.customers) {
+    if (filter.customer && c.slug !== filter.customer) continue;
+    const daily = fleet.customerDaily.get(c.id);
+    if (daily && c.primary) out.push({ customer: c, daily });
+  }
+  return out;
 }

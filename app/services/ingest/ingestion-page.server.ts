@@ -12,9 +12,8 @@ import {
   unstable_createMemoryUploadHandler,
   unstable_parseMultipartFormData,
 } from '@remix-run/node';
-import { stringify } from 'csv-stringify/sync';
 import { z } from 'zod';
-import { findRun, listRecentRuns, listRejectedRows, streamRejectedRows } from '../../../db/queries/ingestion.js';
+import { findRun, listRecentRuns, listRejectedRows } from '../../../db/queries/ingestion.js';
 import { db } from '../../lib/db.server';
 import { InputProblems } from '../customer-import.server.js';
 import { FILE_KINDS, importFile, type FileImportSummary } from './file-import.server.js';
@@ -113,37 +112,6 @@ export async function importUpload(request: Request): Promise<UploadOutcome> {
   }
 }
 
-/** A cell a spreadsheet would run as a formula gets a leading quote. */
-export function safeCell(value: string): string {
-  return /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
-}
-
 export async function runExists(runId: number): Promise<boolean> {
   return (await findRun(db(), runId)) !== undefined;
-}
-
-/** The quarantined rows of a run as CSV (run,line,field,reason,raw), streamed page by page. */
-export function quarantineCsv(runId: number): ReadableStream<Uint8Array> {
-  const encoder = new TextEncoder();
-  const pages = streamRejectedRows(db(), runId);
-  let headerSent = false;
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      if (!headerSent) {
-        headerSent = true;
-        controller.enqueue(encoder.encode(stringify([['run', 'line', 'field', 'reason', 'raw']])));
-        return;
-      }
-      const next = await pages.next();
-      if (next.done) {
-        controller.close();
-        return;
-      }
-      const rows = next.value.map((r) => [String(r.runId), String(r.line), safeCell(r.field ?? ''), safeCell(r.reason), safeCell(r.raw)]);
-      controller.enqueue(encoder.encode(stringify(rows)));
-    },
-    async cancel() {
-      await pages.return(undefined);
-    },
-  });
 }

@@ -1,0 +1,153 @@
+// `npm run bench:exports`: the CSV exports at scale. A year of hourly rollups for 1,000 customers (bench/pages-data.ts)
+// in a throwaway PostgreSQL; then, each in a process of its own so that its peak RSS is its own:
+//   - costs.csv for the year (1,000 customers × 365 days × up to 4 scenarios), as /exports/costs.csv writes it;
+//   - focus.csv for the year (customer × day × charge);
+//   - 10 million CSV rows from a generator, through the same writer, with the RSS sampled every million rows:
+//     the writer's memory stays flat whatever the length.
+// Printed: rows, time to the first byte (the engine's evaluation of the period), time writing, rows/s and peak RSS.
+// Target (issue 7): ≥ 100,000 rows/s and peak RSS ≤ 200 MB.
+//
+// BENCH_CUSTOMERS (1000), BENCH_DAYS (365) and BENCH_STREAM_ROWS (10,000,000) change the run; BENCH_PROFILE=DIR
+// writes a CPU profile of each export's process there.
+import { spawn } from 'node:child_process';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
+import { sql } from 'kysely';
+import { createDb } from '../db/client.js';
+import { startLocalPostgres } from '../db/local-postgres.js';
+import { migrateToLatest } from '../db/migrate.js';
+import { csvChunks, type CsvExport, type Row } from '../app/services/exports/csv.server.js';
+import { focusExport } from '../app/services/exports/focus.server.js';
+import { costsExport, type ExportPeriod } from '../app/services/exports/tables.server.js';
+import { DAYS, END, generate } from './pages-data.js';
+
+const STREAM_ROWS = Number(process.env.BENCH_STREAM_ROWS ?? 10_000_000);
+const MB = 1024 * 1024;
+const TARGET_ROWS_PER_S = 100_000;
+const TARGET_RSS_MB = 200;
+
+interface Measure {
+  rows: number;
+  bytes: number;
+  firstByteMs: number;
+  writeMs: number;
+  peakRssMb: number;
+  samples: number[];
+}
+
+/** Writes the CSV to nowhere, counting; RSS sampled every `every` rows. */
+async function drain(file: CsvExport, started: number, every = 0): Promise<Measure> {
+  let rows = 0;
+  const samples: number[] = [];
+  async function* counted(): AsyncGenerator<Row> {
+    for await (const row of file.rows as AsyncIterable<Row>) {
+      rows++;
+      if (every && rows % every === 0) samples.push(process.memoryUsage.rss() / MB);
+      yield row;
+    }
+  }
+  let bytes = 0;
+  let firstByteMs = 0;
+  let writing = 0;
+  for await (const chunk of csvChunks({ header: file.header, rows: counted() })) {
+    if (!firstByteMs) {
+      firstByteMs = performance.now() - started;
+      writing = performance.now();
+    }
+    bytes += Buffer.byteLength(chunk);
+  }
+  return { rows, bytes, firstByteMs, writeMs: performance.now() - writing, peakRssMb: process.resourceUsage().maxRSS / 1024, samples };
+}
+
+/** 10 million costs-like rows from a generator: no database, only the writer. */
+function syntheticRows(n: number): CsvExport {
+  function* rows(): Generator<Row> {
+    for (let i = 0; i < n; i++) {
+      const day = new Date(Date.UTC(2026, 0, 1) + (i % 365) * 86_400_000).toISOString().slice(0, 10);
+      yield [day, `c-${String(i % 100_000).padStart(5, '0')}`, 'H100', 'current', ((i * 7919) % 1_000_000 / 100).toFixed(2)];
+    }
+  }
+  return { filename: 'synthetic.csv', header: ['day', 'customer', 'gpu_type', 'scenario', 'cost_usd'], rows: rows() };
+}
+
+/** One measurement in this process (run as a child of the benchmark). */
+async function child(kind: string, url: string, fromIso: string, toIso: string): Promise<void> {
+  const from = new Date(fromIso);
+  const to = new Date(toIso);
+  const period: ExportPeriod = { from, to, fromParam: fromIso.slice(0, 10), toParam: toIso.slice(0, 10) };
+  const db = createDb(url, 4);
+  try {
+    const started = performance.now();
+    let m: Measure;
+    if (kind === 'costs') m = await drain(await costsExport(db, period), started);
+    else if (kind === 'focus') m = await drain(await focusExport(db, period), started);
+    else m = await drain(syntheticRows(STREAM_ROWS), started, 1_000_000);
+    process.stdout.write(`${JSON.stringify(m)}\n`);
+  } finally {
+    await db.destroy();
+  }
+}
+
+function runChild(kind: string, url: string, from: Date, to: Date): Promise<Measure> {
+  return new Promise((resolve, reject) => {
+    const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+    const proc = spawn(process.execPath, [...profile, '--import', 'tsx', import.meta.filename, 'child', kind, url, from.toISOString(), to.toISOString()], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, NODE_ENV: 'production' },
+    });
+    let out = '';
+    proc.stdout.on('data', (d) => (out += d));
+    proc.on('error', reject);
+    proc.on('close', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!)) : reject(new Error(`${kind}: exit ${code}`))));
+  });
+}
+
+function report(label: string, m: Measure, log: (line: string) => void): void {
+  const rate = m.rows / (m.writeMs / 1000);
+  log(
+    `${label.padEnd(34)} ${m.rows.toLocaleString('en-US').padStart(12)} rows ${(m.bytes / MB).toFixed(0).padStart(6)} MB  ` +
+      `first byte ${(m.firstByteMs / 1000).toFixed(1).padStart(6)} s  writing ${(m.writeMs / 1000).toFixed(1).padStart(6)} s  ` +
+      `${Math.round(rate).toLocaleString('en-US').padStart(10)} rows/s  peak RSS ${m.peakRssMb.toFixed(0).padStart(5)} MB` +
+      `   ${rate >= TARGET_ROWS_PER_S ? 'rows/s ok' : 'rows/s BELOW target'}, ${m.peakRssMb <= TARGET_RSS_MB ? 'RSS ok' : 'RSS ABOVE target'}`,
+  );
+  if (m.samples.length) log(`  RSS every million rows (MB): ${m.samples.map((s) => s.toFixed(0)).join(' ')}`);
+}
+
+async function main(): Promise<void> {
+  const log = (line: string) => console.log(line);
+  const folder = await mkdtemp(path.join(tmpdir(), 'breakeven-bench-exports-'));
+  await chmod(folder, 0o755);
+  const server = await startLocalPostgres({
+    dir: path.join(folder, 'pg'),
+    database: 'bench',
+    auth: 'trust',
+    settings: { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off', shared_buffers: '512MB', max_wal_size: '4GB' },
+  });
+  const db = createDb(server.url, 4);
+  try {
+    await migrateToLatest(db);
+    log(`Breakeven export benchmark (node ${process.version}, PostgreSQL 15, ${cpus().length} CPUs, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')})`);
+    const started = performance.now();
+    const rows = await generate(db, log);
+    const size = await sql<{ size: string }>`SELECT pg_size_pretty(pg_database_size(current_database())) AS size`.execute(db);
+    log(`data: ${rows.gpuRows.toLocaleString('en-US')} GPU + ${rows.tokenRows.toLocaleString('en-US')} token rollup rows, ${size.rows[0].size}, generated in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+    const from = new Date(END.getTime() - DAYS * 86_400_000);
+    log(`\nperiod: ${from.toISOString().slice(0, 10)} to ${END.toISOString().slice(0, 10)} (${DAYS} days); each export in its own process, written to nowhere`);
+    log('first byte = the engine evaluating the period from the rollups (what the dashboard caches); writing = rows → CSV');
+    report('costs.csv (customer × day × scenario)', await runChild('costs', server.url, from, END), log);
+    report('focus.csv (customer × day × charge)', await runChild('focus', server.url, from, END), log);
+    report(`${(STREAM_ROWS / 1e6).toFixed(0)} million generated rows (writer only)`, await runChild('stream', server.url, from, END), log);
+  } finally {
+    await db.destroy();
+    await server.stop();
+    await rm(folder, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[2] === 'child') {
+  const [, , , kind, url, from, to] = process.argv;
+  await child(kind, url, from, to);
+} else {
+  await main();
+}
