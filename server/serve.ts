@@ -14,6 +14,8 @@ import { resolveSessionSecret } from './secrets.js';
 import { setRuntime } from '../app/lib/runtime.server.js';
 import { ingestionTasks, SCHEDULE_TASK } from '../app/services/connectors/schedule.server.js';
 import { EMAIL_SCHEDULE_TASK, emailTasks } from '../app/services/email/tasks.server.js';
+import { recommendationTasks } from '../app/services/recommendations.server.js';
+import { RECOMPUTE_RECOMMENDATIONS_TASK } from '../app/services/recommendations-queue.server.js';
 import { combineTaskSets, startWorker, type Worker } from './worker.js';
 
 function listen(app: Express, port: number): Promise<Server> {
@@ -63,11 +65,17 @@ export async function serve(config: Config, log: (line: string) => void = consol
     const mail = { smtpUrl: config.SMTP_URL, mailFrom: config.MAIL_FROM, dataDir: config.dataDir, appUrl: config.appUrl };
     worker = await startWorker({
       connectionString: database.url,
-      ...combineTaskSets(ingestionTasks({ db: database.db, secret: sessionSecret, log }), emailTasks({ db: database.db, settings: mail, log })),
+      ...combineTaskSets(
+        ingestionTasks({ db: database.db, secret: sessionSecret, log }),
+        emailTasks({ db: database.db, settings: mail, log }),
+        recommendationTasks({ db: database.db, log }),
+      ),
       log,
       startupJobs: [
         { task: SCHEDULE_TASK, spec: { jobKey: SCHEDULE_TASK, maxAttempts: 1 } },
         { task: EMAIL_SCHEDULE_TASK, spec: { jobKey: EMAIL_SCHEDULE_TASK, maxAttempts: 1 } },
+        // Recommendations marked stale while no worker ran (or whose job gave up) are recomputed now.
+        { task: RECOMPUTE_RECOMMENDATIONS_TASK, spec: { jobKey: RECOMPUTE_RECOMMENDATIONS_TASK, maxAttempts: 5 } },
       ],
     });
     signIn = await readDemoSignIn(config.dataDir);

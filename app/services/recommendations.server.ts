@@ -3,6 +3,8 @@
 import type { Db } from '../../db/client.js';
 import { findPoolByName } from '../../db/queries/costing-scopes.js';
 import { findCustomerBySlug } from '../../db/queries/customers.js';
+import { holdOffGpuSampleWriters } from '../../db/queries/samples.js';
+import { holdOffTokenWriters } from '../../db/queries/token-usage.js';
 import {
   deleteStaleRecommendations,
   markRecommendationsStale,
@@ -13,6 +15,7 @@ import {
   type RecommendationRecord,
 } from '../../db/queries/recommendations.js';
 import { CostingInputError, evaluateWindow, recommendationRecord, type CostWindow, type Overflow, type Skipped } from './costing.server.js';
+import { RECOMPUTE_RECOMMENDATIONS_TASK } from './recommendations-queue.server.js';
 
 export { markRecommendationsStale, markRecommendationsStaleFrom, type ChangedHours };
 
@@ -102,14 +105,34 @@ export async function recomputeRecommendations(db: Db, options: RecomputeOptions
  * Returns how many were rewritten and deleted. Meant for the worker, after ingestion marked some stale.
  */
 export async function recomputeStaleRecommendations(db: Db): Promise<{ written: number; deleted: number; skipped: Skipped[] }> {
-  let written = 0;
-  let deleted = 0;
-  const skipped: Skipped[] = [];
-  for (const g of await staleRecommendationGroups(db)) {
-    const r = await recomputeIds(db, { from: g.window_from, to: g.window_to }, g.overflow, { customerIds: g.customer_ids, poolIds: g.pool_ids });
-    written += r.written;
-    skipped.push(...r.skipped);
-    deleted += await deleteStaleRecommendations(db, g.ids);
-  }
-  return { written, deleted, skipped };
+  // An ingestion run marks rows stale when it commits. One committing while this computes from the rollups
+  // before it would see its marks overwritten by the write below (stale = false, old figures). So the
+  // writers' locks are held shared throughout, on a connection of their own: a running run commits first
+  // (its marks are read below), a new one waits until this is written.
+  return db.transaction().execute(async (hold) => {
+    await holdOffGpuSampleWriters(hold);
+    await holdOffTokenWriters(hold);
+    let written = 0;
+    let deleted = 0;
+    const skipped: Skipped[] = [];
+    for (const g of await staleRecommendationGroups(db)) {
+      const r = await recomputeIds(db, { from: g.window_from, to: g.window_to }, g.overflow, { customerIds: g.customer_ids, poolIds: g.pool_ids });
+      written += r.written;
+      skipped.push(...r.skipped);
+      deleted += await deleteStaleRecommendations(db, g.ids);
+    }
+    return { written, deleted, skipped };
+  });
+}
+
+/**
+ * The worker's task that recomputes stale recommendations (queued by ingestion, see
+ * recommendations-queue.server.ts; also added once when the worker starts, for marks left from before).
+ */
+export function recommendationTasks(ctx: { db: Db; log: (line: string) => void }): { tasks: Record<string, () => Promise<void>>; crontab: string[] } {
+  const recompute = async () => {
+    const r = await recomputeStaleRecommendations(ctx.db);
+    if (r.written || r.deleted) ctx.log(`recommendations: recomputed ${r.written}, removed ${r.deleted}`);
+  };
+  return { tasks: { [RECOMPUTE_RECOMMENDATIONS_TASK]: recompute }, crontab: [] };
 }

@@ -117,6 +117,41 @@ export async function markRecommendationsStale(db: Handle, customerIds: readonly
   return Number(result.numAffectedRows ?? 0);
 }
 
+/**
+ * Marks stale every stored recommendation whose window covers one of these (customer, hour) keys — the
+ * customer's own and its pool's — pairing each customer with its own hours only (markRecommendationsStale
+ * crosses every customer with every hour). Consecutive hours are merged into ranges first. Returns how many
+ * were marked.
+ */
+export async function markRecommendationsStaleForKeys(db: Handle, keys: readonly { customerId: number; hour: number }[]): Promise<number> {
+  if (keys.length === 0) return 0;
+  const HOUR_MS = 3_600_000;
+  const sorted = [...keys].sort((a, b) => a.customerId - b.customerId || a.hour - b.hour);
+  const c: number[] = [];
+  const lo: string[] = [];
+  const hi: number[] = [];
+  for (const k of sorted) {
+    const last = c.length - 1;
+    if (last >= 0 && c[last] === k.customerId && k.hour <= hi[last]) hi[last] = Math.max(hi[last], k.hour + HOUR_MS);
+    else {
+      c.push(k.customerId);
+      lo.push(new Date(k.hour).toISOString());
+      hi.push(k.hour + HOUR_MS);
+    }
+  }
+  const result = await sql`
+    UPDATE recommendations AS r SET stale = true
+    FROM (
+      SELECT DISTINCT k.customer_id, cu.pool_id, k.lo, k.hi
+      FROM unnest(${c}::bigint[], ${lo}::timestamptz[], ${hi.map((h) => new Date(h).toISOString())}::timestamptz[]) AS k(customer_id, lo, hi)
+      JOIN customers cu ON cu.id = k.customer_id
+    ) AS k
+    WHERE NOT r.stale
+      AND (r.customer_id = k.customer_id OR r.pool_id = k.pool_id)
+      AND r.window_from < k.hi AND r.window_to > k.lo`.execute(db);
+  return Number(result.numAffectedRows ?? 0);
+}
+
 /** Marks stale every stored recommendation whose window reaches past `at` (a price book taking effect then). */
 export async function markRecommendationsStaleFrom(db: Handle, at: Date): Promise<number> {
   const result = await db.updateTable('recommendations').set({ stale: true }).where('stale', '=', false).where('window_to', '>', at).executeTakeFirst();

@@ -186,6 +186,40 @@ async function recomputeGroup(
 }
 
 /**
+ * Replaces the hourly_gpu_usage rows of these (customer, hour) keys with rows computed elsewhere (the file
+ * import's streamed rollup, which follows recomputeGpuHours' definition): the keys' rows are deleted first, as
+ * recomputeGpuHours does, so a key without rows loses its row. One COPY. Returns the keys written.
+ */
+export async function replaceGpuHours(
+  trx: Handle,
+  keys: readonly { customerId: number; hour: number }[],
+  rows: readonly { customerId: number; gpuTypeId: number; hour: number; allocated: number; busy: number; samples: number }[],
+): Promise<number> {
+  if (keys.length === 0) return 0;
+  const iso = (ms: number) => new Date(ms).toISOString();
+  await sql`
+    DELETE FROM hourly_gpu_usage h
+    USING unnest(${keys.map((k) => k.customerId)}::bigint[], ${keys.map((k) => iso(k.hour))}::timestamptz[]) AS k(customer_id, hour)
+    WHERE h.customer_id = k.customer_id AND h.hour = k.hour`.execute(trx);
+  if (rows.length > 0) {
+    // String(x) is the shortest text that reads back as the same double: the sums are stored exactly.
+    const lines = rows.map((r) => `${r.customerId}\t${r.gpuTypeId}\t${iso(r.hour)}\t${r.allocated}\t${r.busy}\t${r.samples}\n`);
+    await copyFromText(
+      trx,
+      'COPY hourly_gpu_usage (customer_id, gpu_type_id, hour, allocated_gpu_seconds, busy_gpu_seconds, samples) FROM STDIN',
+      joinChunks(lines),
+    );
+  }
+  return new Set(keys.map((k) => `${k.customerId}:${k.hour}`)).size;
+}
+
+function joinChunks(lines: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < lines.length; i += 5_000) out.push(lines.slice(i, i + 5_000).join(''));
+  return out;
+}
+
+/**
  * Drops the daily sample partitions of days before (now − retentionDays), whole (never a mass DELETE), and
  * records how far raw samples are gone. Rollups are kept. Returns the partitions dropped.
  */
@@ -281,6 +315,15 @@ export async function finishBulkDay(trx: Handle, day: string): Promise<number> {
   // Statistics now, so the rollup that follows (and every later query) plans for the rows just loaded.
   await sql`ANALYZE ${sql.id(table)}`.execute(trx);
   return duplicates;
+}
+
+/**
+ * Waits for a running sample writer to commit, then keeps new ones waiting until the transaction ends (a
+ * shared hold on lockGpuSamples' lock): what a reader of the rollups needs to know that no run commits
+ * changes while it computes from them.
+ */
+export async function holdOffGpuSampleWriters(trx: Handle): Promise<void> {
+  await sql`SELECT pg_advisory_xact_lock_shared(hashtext('breakeven:gpu-samples'))`.execute(trx);
 }
 
 /** Memory for the sorts of a bulk load (primary keys, rollups), for the rest of the transaction. */

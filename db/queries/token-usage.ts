@@ -11,6 +11,11 @@ export async function lockTokenUsage(trx: Handle): Promise<void> {
   await sql`SELECT pg_advisory_xact_lock(hashtext('breakeven:token-usage'))`.execute(trx);
 }
 
+/** lockTokenUsage's lock held shared: waits for a running token writer, keeps new ones waiting until the end. */
+export async function holdOffTokenWriters(trx: Handle): Promise<void> {
+  await sql`SELECT pg_advisory_xact_lock_shared(hashtext('breakeven:token-usage'))`.execute(trx);
+}
+
 const STAGE = 'ingest_token_usage_stage';
 
 /** Columns of a staged usage row, in COPY order; seq is the row's position, so the last of equal keys wins a replace. */

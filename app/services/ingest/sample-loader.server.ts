@@ -4,7 +4,9 @@
 // `INSERT … ON CONFLICT DO NOTHING` (storeGpuSamples' path). A day without one — a backfill, the bulk of any
 // large file — is COPYed into a plain table named as its partition will be, which then gets its primary key
 // in one sort and is attached (foreign keys checked in one query each): per-row index and foreign-key work is
-// what made row-at-a-time loading slow. See docs/decisions/010-ingestion-files.md.
+// what made row-at-a-time loading slow. The new days' hourly rollups are summed as the rows pass
+// (StreamingGpuRollup), so only hours next to stored days, or touched by a GPU whose samples go back in time,
+// are left to the SQL recompute. See docs/decisions/010-ingestion-files.md.
 import type { Db } from '../../../db/client.js';
 import { BinaryCopyWriter } from '../../../db/queries/ingestion-copy.js';
 import {
@@ -18,6 +20,7 @@ import {
   utcDay,
 } from '../../../db/queries/samples.js';
 import { sampleFieldsProblem, type RowProblem, type SampleRow } from '../../domain/ingest/rows.js';
+import { StreamingGpuRollup, type StreamedGpuHour } from '../../domain/ingest/streaming-rollup.js';
 import type { TouchedKeys } from './store.server.js';
 
 const HOUR_MS = 3_600_000;
@@ -53,9 +56,8 @@ export class SampleBulkLoader {
   private staging: BinaryCopyWriter;
   private pending: Promise<void> = Promise.resolve();
   private failure: unknown = null;
-  private lastCustomer = -1;
-  private lastFrom = Number.NaN;
-  private lastTo = Number.NaN;
+  /** The hourly rollups of the new days' rows, summed as they are encoded (see streaming-rollup.ts). */
+  private readonly rollup: StreamingGpuRollup;
 
   private constructor(
     private readonly trx: Db,
@@ -63,6 +65,7 @@ export class SampleBulkLoader {
     private readonly opts: { sourceId: number | null; touched: TouchedKeys; maxGapMs: number; batchBytes: number },
   ) {
     this.staging = this.writer();
+    this.rollup = new StreamingGpuRollup(opts.maxGapMs);
   }
 
   /** Writers whose batch has been sent, for reuse: the memory of two batches is all the loader holds. */
@@ -116,19 +119,15 @@ export class SampleBulkLoader {
       }
     }
     if (bulk) {
+      // Every row of a new day is new, and is summed into its hour here; a row repeating its series' latest
+      // key is not sent at all (the first one stays, as the primary key would have it), so the key's build
+      // meets no duplicate unless a series went back in time.
+      if (!this.rollup.add(row.customerId, row.gpuUuid, row.gpuTypeId, ms, real(row.utilizationPct))) {
+        this.duplicates++;
+        return null;
+      }
       encode(bulk.writer, row, this.opts.sourceId);
       this.bulkRows++;
-      // Every row of a new day is new: the hours it can change are known here (staged rows learn theirs
-      // from the insert, which skips rows already stored).
-      const gap = this.opts.maxGapMs;
-      const from = Math.floor((ms - gap) / HOUR_MS) * HOUR_MS;
-      const to = Math.floor((ms + gap) / HOUR_MS) * HOUR_MS;
-      if (row.customerId !== this.lastCustomer || from !== this.lastFrom || to !== this.lastTo) {
-        this.opts.touched.addGpuHours(row.customerId, from, to);
-        this.lastCustomer = row.customerId;
-        this.lastFrom = from;
-        this.lastTo = to;
-      }
     } else {
       encode(this.staging, row, this.opts.sourceId);
     }
@@ -188,6 +187,35 @@ export class SampleBulkLoader {
     for (const d of this.bulkDays.values()) if (d.created) duplicates += await finishBulkDay(this.trx, d.day);
     this.stored += this.bulkRows - duplicates;
     this.duplicates += duplicates;
+    this.handOverRollups();
     return { stored: this.stored, duplicates: this.duplicates };
+  }
+
+  /**
+   * Gives `touched` the hours the new days' rows changed: summed here where that is exact, else for the SQL
+   * rollup. A streamed hour is exact when every stored sample its figures depend on — those in
+   * [hour − max_gap, hour + 1 h + max_gap) — came from this file in series order: its window meets no day that
+   * had a partition before the run (those may hold other rows), and no disordered series touched it.
+   */
+  private handOverRollups(): void {
+    const gap = this.opts.maxGapMs;
+    const touched = this.opts.touched;
+    this.rollup.close();
+    for (const [customerId, hours] of this.rollup.hoursForSql) for (const h of hours) touched.addGpuHours(customerId, h, h);
+    const streamed = new Map<number, Map<number, StreamedGpuHour[]>>();
+    for (const [customerId, hours] of this.rollup.touched) {
+      const sqlHours = this.rollup.hoursForSql.get(customerId);
+      let mine: Map<number, StreamedGpuHour[]> | undefined;
+      for (const h of hours) {
+        if (sqlHours?.has(h) || this.existingDays.has(utcDay(h - gap)) || this.existingDays.has(utcDay(h + HOUR_MS + gap - 1))) {
+          touched.addGpuHours(customerId, h, h);
+          continue;
+        }
+        if (!mine) streamed.set(customerId, (mine = new Map()));
+        mine.set(h, []);
+      }
+    }
+    for (const row of this.rollup.rows()) streamed.get(row.customerId)?.get(row.hour)?.push(row);
+    for (const [customerId, hours] of streamed) for (const [hour, rows] of hours) touched.addStreamedGpuHour(customerId, hour, rows);
   }
 }

@@ -12,8 +12,10 @@
 //   await finishRun(db, runId, { status: 'succeeded', rowsRead, rowsStored, rowsRejected, customersCreated });
 //
 // Rows go through COPY into a temporary staging table, then an insert on the natural key; rollups are
-// recomputed in SQL, in the caller's transaction. Without `touched`, a store call refreshes its own hours at
-// once (correct, but slower across many calls). See docs/decisions/010-ingestion-files.md.
+// recomputed in SQL (or written as a file import summed them, for its new days), in the caller's transaction,
+// which also marks the stored recommendations covering those hours stale and queues their recompute. Without
+// `touched`, a store call refreshes its own hours at once (correct, but slower across many calls). See
+// docs/decisions/010-ingestion-files.md.
 import type { Kysely } from 'kysely';
 import type { Db } from '../../../db/client.js';
 import {
@@ -30,6 +32,7 @@ import {
   lockGpuSamples,
   readSampleRetentionHorizon,
   recomputeGpuHours,
+  replaceGpuHours,
   utcDay,
 } from '../../../db/queries/samples.js';
 import { copyAndUpsertTokenUsage, lockTokenUsage, recomputeTokenHours } from '../../../db/queries/token-usage.js';
@@ -43,7 +46,9 @@ import {
   type SampleRow,
   type TokenRow,
 } from '../../domain/ingest/rows.js';
+import type { StreamedGpuHour } from '../../domain/ingest/streaming-rollup.js';
 import { DEFAULT_MAX_GAP_MS } from '../../domain/telemetry.js';
+import { recommendationsAfterIngestion } from '../recommendations-queue.server.js';
 
 export type { RejectedRow, SampleRow, TokenRow };
 
@@ -59,6 +64,12 @@ export const DEFAULT_SAMPLE_RETENTION_DAYS = 35;
 export class TouchedKeys {
   readonly gpuHours = new Map<number, Set<number>>();
   readonly tokenHours = new Map<string, { customerId: number; model: string; hour: number }>();
+  /**
+   * GPU hours whose rollup rows were summed while the rows streamed in (the file import's new days), per
+   * customer and hour: every GPU type's row of that hour, possibly none. refreshRollups writes them as they
+   * are, unless the hour is in gpuHours too (then it is recomputed from the stored rows).
+   */
+  readonly streamedGpuHours = new Map<number, Map<number, StreamedGpuHour[]>>();
 
   addGpuHours(customerId: number, fromHour: number, toHour: number): void {
     let hours = this.gpuHours.get(customerId);
@@ -70,15 +81,23 @@ export class TouchedKeys {
     this.tokenHours.set(`${customerId}\u0000${model}\u0000${hour}`, { customerId, model, hour });
   }
 
+  addStreamedGpuHour(customerId: number, hour: number, rows: StreamedGpuHour[]): void {
+    let hours = this.streamedGpuHours.get(customerId);
+    if (!hours) this.streamedGpuHours.set(customerId, (hours = new Map()));
+    hours.set(hour, rows);
+  }
+
   get size(): number {
     let n = this.tokenHours.size;
     for (const hours of this.gpuHours.values()) n += hours.size;
+    for (const hours of this.streamedGpuHours.values()) n += hours.size;
     return n;
   }
 
   clear(): void {
     this.gpuHours.clear();
     this.tokenHours.clear();
+    this.streamedGpuHours.clear();
   }
 }
 
@@ -212,23 +231,41 @@ export async function storeTokenUsage(
 
 /**
  * Recomputes the hourly rollups of exactly the touched keys from the stored rows (GPU hours from raw samples
- * with the sample-interval rule, token hours re-summed), then clears `touched`. Returns the keys recomputed.
+ * with the sample-interval rule, token hours re-summed) — or, for streamed GPU hours, writes the rows summed
+ * as they arrived — then marks the stored recommendations covering those hours stale and queues their
+ * recompute, all in the caller's transaction, and clears `touched`. Returns the keys rewritten.
  */
 export async function refreshRollups(trx: Db, touched: TouchedKeys, opts: { maxGapMs?: number } = {}): Promise<{ hours: number }> {
   if (touched.size === 0) return { hours: 0 };
   return inTransaction(trx, async (t) => {
     let hours = 0;
-    if (touched.gpuHours.size > 0) {
+    const changed: { customerId: number; hour: number }[] = [];
+    if (touched.gpuHours.size > 0 || touched.streamedGpuHours.size > 0) {
       await lockGpuSamples(t);
       const keys: { customerId: number; hour: number }[] = [];
       for (const [customerId, set] of touched.gpuHours) for (const hour of set) keys.push({ customerId, hour });
+      const streamedKeys: { customerId: number; hour: number }[] = [];
+      const streamedRows: StreamedGpuHour[] = [];
+      for (const [customerId, byHour] of touched.streamedGpuHours) {
+        const recomputed = touched.gpuHours.get(customerId);
+        for (const [hour, rows] of byHour) {
+          if (recomputed?.has(hour)) continue;
+          streamedKeys.push({ customerId, hour });
+          for (const r of rows) streamedRows.push(r);
+        }
+      }
       hours += await recomputeGpuHours(t, keys, opts.maxGapMs ?? DEFAULT_MAX_GAP_MS);
+      hours += await replaceGpuHours(t, streamedKeys, streamedRows);
+      changed.push(...keys, ...streamedKeys);
     }
     if (touched.tokenHours.size > 0) {
       await lockTokenUsage(t);
-      hours += await recomputeTokenHours(t, [...touched.tokenHours.values()]);
+      const keys = [...touched.tokenHours.values()];
+      hours += await recomputeTokenHours(t, keys);
+      for (const k of keys) changed.push({ customerId: k.customerId, hour: k.hour });
     }
     touched.clear();
+    await recommendationsAfterIngestion(t, changed);
     return { hours };
   });
 }
