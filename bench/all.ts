@@ -5,12 +5,13 @@
 // baseline, ratio — and writes it to bench/results.md with the machine and the date.
 //
 // BENCH_SECONDS (10) is the load time per page, BENCH_RUNS (1) the timed repeats of the engine passes,
-// BENCH_INGEST_ROWS (11,520,000: 2,000 GPUs × a day at 15 s) caps the raw samples each size ingests.
+// BENCH_INGEST_ROWS (11,520,000: 2,000 GPUs × a day at 15 s) caps the raw samples each size ingests: 2 GPUs per
+// customer, a day of 15-second samples each, at most that many rows.
 import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { sql } from 'kysely';
-import { createDb } from '../db/client.js';
+import { createDb, type Db } from '../db/client.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { generate } from './pages-data.js';
 import { ENGINE_TARGETS, measureEngine } from './engine.js';
@@ -23,6 +24,7 @@ const SIZES = (process.env.BENCH_SIZES ?? '100,1000,3000').split(',').map(Number
 const DAYS = 365;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const RUNS = Number(process.env.BENCH_RUNS ?? 1);
+const INGEST_ROWS = Number(process.env.BENCH_INGEST_ROWS ?? 11_520_000);
 
 /** One line of the table. `baseline` and `ratio` are empty where a figure has none. */
 export interface Figure {
@@ -86,6 +88,26 @@ async function measureSize(serverUrl: string, customers: number, dataDir: string
     }
     log(`[${customers}] pages: worst p95 ${millis(pages.worstP95)}`);
 
+    // What the pages avoid: one day of raw 15-second samples for the fleet's GPUs, aggregated to hours the way
+    // the rollups are (the least any page would have to do per day of its period without them).
+    const gpus = Math.min(customers * 2, Math.floor(INGEST_ROWS / SAMPLES_PER_DAY));
+    const rawRows = await generateRawDay(db, gpus, end);
+    const raw = await measureRawAggregation(db, end);
+    const overview = pages.runs.find((r) => r.label.startsWith('overview'))!;
+    add({
+      figure: `one day of raw samples (${gpus.toLocaleString('en-US')} GPUs, ${rawRows.toLocaleString('en-US')} rows) aggregated to hours, vs the overview's p95 for 30 days from rollups`,
+      value: millis(raw),
+      baseline: millis(overview.serverP95),
+      ratio: ratio(raw, overview.serverP95),
+    });
+    log(`[${customers}] raw day: ${millis(raw)}`);
+
+    // Ingestion of a day of samples for the fleet's GPUs, against psql \copy of the same file (bench/ingest.ts).
+    const ingest = await runIngestBench(gpus, SAMPLES_PER_DAY);
+    add({ figure: `ingest file, ${ingest.rows.toLocaleString('en-US')} samples (rows/s; baseline psql \\copy)`, value: ingest.importRate.toLocaleString('en-US'), baseline: ingest.copyRate.toLocaleString('en-US'), ratio: ratio(ingest.importRate, ingest.copyRate), target: '≥ 0.5× \\copy', met: ingest.importRate >= 0.5 * ingest.copyRate });
+    add({ figure: 'ingest file: peak RSS', value: `${ingest.rssMb} MB`, baseline: '', ratio: '', target: '≤ 300 MB', met: ingest.rssMb <= 300 });
+    log(`[${customers}] ingest: ${ingest.importRate.toLocaleString('en-US')} rows/s vs \\copy ${ingest.copyRate.toLocaleString('en-US')} rows/s`);
+
     // The middle size's query plans go to docs/performance.md, between its markers.
     if (customers === SIZES[Math.floor(SIZES.length / 2)]) {
       const plans = await explainPages(url.toString(), end);
@@ -101,6 +123,63 @@ async function measureSize(serverUrl: string, customers: number, dataDir: string
   } finally {
     await db.destroy();
   }
+}
+
+const SAMPLES_PER_DAY = 5760;
+
+/** One UTC day (the one before `end`) of 15-second samples for `gpus` GPUs spread over the customers, set-based. */
+async function generateRawDay(db: Db, gpus: number, end: Date): Promise<number> {
+  const day = new Date(end.getTime() - 86_400_000);
+  await sql`SELECT ensure_gpu_sample_partition(${day.toISOString().slice(0, 10)}::date)`.execute(db);
+  const result = await sql`
+    INSERT INTO gpu_samples (customer_id, gpu_uuid, ts, gpu_type_id, utilization_pct, memory_used_mib, power_w, hostname)
+    SELECT c.id, 'GPU-' || lpad(g::text, 8, '0'), ${day.toISOString()}::timestamptz + s * interval '15 seconds', t.id,
+           ((g * 37 + s * 11) % 1000) / 10.0, (g * 13 + s) % 81920, 100 + (g + s) % 600, 'node-' || (g / 8)
+    FROM generate_series(0, ${gpus - 1}::int) g
+    JOIN customers c ON c.id = 1 + g % (SELECT count(*) FROM customers)
+    JOIN gpu_types t ON t.name = 'H100',
+         generate_series(0, ${SAMPLES_PER_DAY - 1}::int) s`.execute(db);
+  await sql`ANALYZE gpu_samples`.execute(db);
+  return Number(result.numAffectedRows ?? 0);
+}
+
+/** Best of three: the day's samples grouped by customer, GPU type and hour, as the rollups hold them. */
+async function measureRawAggregation(db: Db, end: Date): Promise<number> {
+  const from = new Date(end.getTime() - 86_400_000);
+  let best = Infinity;
+  for (let i = 0; i < 3; i++) {
+    const t0 = performance.now();
+    await sql`
+      SELECT customer_id, gpu_type_id, date_trunc('hour', ts) AS hour, count(*) * 15.0 AS allocated, sum(utilization_pct) / 100 * 15 AS busy
+      FROM gpu_samples WHERE ts >= ${from} AND ts < ${end} GROUP BY 1, 2, 3`.execute(db);
+    best = Math.min(best, performance.now() - t0);
+  }
+  return best;
+}
+
+/** bench/ingest.ts in a child process (its own PostgreSQL, as it always runs), its printed figures read back. */
+function runIngestBench(gpus: number, samples: number): Promise<{ rows: number; importRate: number; copyRate: number; rssMb: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'bench/ingest.ts')], {
+      cwd: root,
+      env: { ...process.env, BENCH_GPUS: String(gpus), BENCH_SAMPLES: String(samples) },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const number = (re: RegExp) => Number((re.exec(out)?.[1] ?? 'NaN').replace(/,/g, ''));
+      const figures = {
+        rows: number(/wrote ([\d,]+) samples/),
+        importRate: number(/breakeven ingest file: [\d.]+ s, ([\d,]+) rows\/s/),
+        copyRate: number(/psql \\copy \(bare table\): [\d.]+ s, ([\d,]+) rows\/s/),
+        rssMb: number(/peak RSS (\d+) MB/),
+      };
+      if (code !== 0 || Object.values(figures).some(Number.isNaN)) reject(new Error(`bench/ingest.ts failed (exit ${code}):\n${out}`));
+      else resolve(figures);
+    });
+  });
 }
 
 function markdown(figures: Figure[], header: string[]): string {

@@ -67,6 +67,13 @@ export async function generate(
     SELECT c.id, g.id AS gpu_type_id FROM customers c
     JOIN gpu_types g ON g.name = (ARRAY[${TYPES[0]}, ${TYPES[1]}, ${TYPES[2]}])[((c.pool_id - 1) % 3) + 1]`.execute(db);
   await sql`SET session_replication_role = replica`.execute(db);
+  // Keys and indexes are built once at the end, in one sort each, rather than row by row: several times faster
+  // for tens of millions of rows. The same names and definitions as the migration's.
+  await sql`
+    ALTER TABLE hourly_gpu_usage DROP CONSTRAINT hourly_gpu_usage_pkey;
+    ALTER TABLE hourly_token_usage DROP CONSTRAINT hourly_token_usage_pkey;
+    DROP INDEX hourly_gpu_usage_hour;
+    DROP INDEX hourly_token_usage_hour;`.execute(db);
   const load = sql`(1 + c.id % 20) * (1 + 0.35 * sin(2 * pi() * (h + c.id % 24) / 24)) * (0.85 + 0.3 * ((c.id * 7919 + h * 104729) % 1000) / 1000.0)`;
   // In slices of 30 days, so progress shows and no statement holds everything.
   let gpuRows = 0;
@@ -91,6 +98,13 @@ export async function generate(
     tokenRows += Number(k.numAffectedRows ?? 0);
     log(`  generated days ${start / 24}–${end / 24} of ${size.days}: ${gpuRows.toLocaleString('en-US')} GPU + ${tokenRows.toLocaleString('en-US')} token rows`);
   }
+  log('  building keys and indexes…');
+  await sql`SET maintenance_work_mem = '1GB'`.execute(db);
+  await sql`
+    ALTER TABLE hourly_gpu_usage ADD PRIMARY KEY (customer_id, gpu_type_id, hour);
+    ALTER TABLE hourly_token_usage ADD PRIMARY KEY (customer_id, model, hour);
+    CREATE INDEX hourly_gpu_usage_hour ON hourly_gpu_usage (hour);
+    CREATE INDEX hourly_token_usage_hour ON hourly_token_usage (hour);`.execute(db);
   await sql`SET session_replication_role = DEFAULT`.execute(db);
   // Every pool holds 8 GPUs of its type for the whole year; one pool in ten renews within the month.
   await sql`
