@@ -39,7 +39,9 @@ function cellText(cell: Cell | Text): string {
   return typeof cell === 'number' ? String(cell) : cell;
 }
 
-const OPTIONS = { record_delimiter: 'windows' as const, quoted_string: false };
+// csv-stringify quotes a cell holding its record delimiter (CRLF) but not a lone LF or CR, which RFC 4180
+// readers (and spreadsheets) take as the end of the record: such cells are quoted too.
+const OPTIONS = { record_delimiter: 'windows' as const, quoted_string: false, quoted_match: /[\r\n]/ };
 
 /** The header and rows as CSV text chunks of about `batch` rows each. */
 export async function* csvChunks(file: Pick<CsvExport, 'header' | 'rows'>, batch = 2_000): AsyncGenerator<string> {
