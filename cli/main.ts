@@ -2,6 +2,7 @@
 import { ConfigError, loadConfig, type Config } from '../server/config.js';
 import { connectDatabase, StartupError } from '../server/database.js';
 import { InputProblems } from '../app/services/customer-import.server.js';
+import { describeFailure } from './failure.js';
 import { createOutput, helpText, parseCommandLine, UsageError, type Command } from './framework.js';
 import { customersAdd, customersImport, customersList } from './commands/customers.js';
 import { dbMigrate } from './commands/db.js';
@@ -78,9 +79,12 @@ async function execute(command: Command, argv: string[], config: Config): Promis
   const database = await connectDatabase(config, 4);
   try {
     await command.run({ db: database.db, config, args, options, out });
-  } finally {
-    await database.close();
+  } catch (error) {
+    // Stopping a database that has just failed may fail too: the command's own error is the one to report.
+    await database.close().catch(() => {});
+    throw error;
   }
+  await database.close();
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -106,8 +110,10 @@ export async function main(argv: string[]): Promise<number> {
     console.log(helpText(found.command));
     return 0;
   }
+  let config: Config | undefined;
   try {
-    await execute(found.command, found.rest, loadConfig());
+    config = loadConfig();
+    await execute(found.command, found.rest, config);
     return 0;
   } catch (error) {
     if (error instanceof InputProblems) {
@@ -118,7 +124,8 @@ export async function main(argv: string[]): Promise<number> {
       console.error(`breakeven ${found.command.path.join(' ')}: ${error.message}`);
       return 2;
     }
-    console.error(`breakeven ${found.command.path.join(' ')} failed: ${(error as Error).message}`);
+    const dataDir = config && !config.DATABASE_URL ? config.dataDir : null;
+    console.error(`breakeven ${found.command.path.join(' ')} failed: ${await describeFailure(error, dataDir)}`);
     if (process.env.BREAKEVEN_DEBUG) console.error(error);
     return 1;
   }

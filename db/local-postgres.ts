@@ -94,6 +94,11 @@ async function runningServer(dir: string): Promise<number | undefined> {
   return Number.isInteger(pid) && isAlive(pid) && Number.isInteger(port) ? port : undefined;
 }
 
+/** True when a server is running on this folder (a start would join it). */
+export async function isLocalPostgresRunning(dir: string): Promise<boolean> {
+  return (await runningServer(path.resolve(dir))) !== undefined;
+}
+
 function urlFor(port: number, database: string, password: string | undefined): string {
   const auth = password === undefined ? 'postgres' : `postgres:${encodeURIComponent(password)}`;
   return `postgres://${auth}@127.0.0.1:${port}/${database}`;

@@ -4,8 +4,9 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { createDb, describeConnectionError, type Db } from '../db/client.js';
-import { startLocalPostgres } from '../db/local-postgres.js';
+import { isLocalPostgresRunning, startLocalPostgres } from '../db/local-postgres.js';
 import type { Config } from './config.js';
+import { diskFullMessage, freeBytes, MIN_FREE_BYTES } from './disk-space.js';
 
 export class StartupError extends Error {}
 
@@ -30,11 +31,18 @@ export async function connectDatabase(config: Config, poolSize = 10): Promise<Da
   }
 
   await mkdir(config.dataDir, { recursive: true });
+  const folder = path.join(config.dataDir, 'postgres');
+  // A server started on a (nearly) full disk fails later, in the middle of a write, with PostgreSQL's own words:
+  // refuse now, saying why. A server already running is joined whatever the space: reading still works.
+  if (!(await isLocalPostgresRunning(folder))) {
+    const free = await freeBytes(config.dataDir);
+    if (free !== null && free < MIN_FREE_BYTES) throw new StartupError(`the embedded database was not started: ${diskFullMessage(folder, free, 'start')}`);
+  }
   let server;
   try {
-    server = await startLocalPostgres({ dir: path.join(config.dataDir, 'postgres'), database: 'breakeven', auth: 'password' });
+    server = await startLocalPostgres({ dir: folder, database: 'breakeven', auth: 'password' });
   } catch (error) {
-    throw new StartupError(`embedded database in ${path.join(config.dataDir, 'postgres')} did not start: ${(error as Error).message}`);
+    throw new StartupError(`embedded database in ${folder} did not start: ${(error as Error).message}`);
   }
   const db = createDb(server.url, poolSize);
   return {

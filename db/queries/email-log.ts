@@ -106,6 +106,44 @@ export async function sweepStaleSending(db: Handle, olderThanSeconds: number): P
     .execute();
 }
 
+/**
+ * The session advisory lock (SENDING_LOCK, log id) a process holds from before it claims a row until it has recorded
+ * the attempt's outcome. PostgreSQL releases it when that process's session ends — the process stopped, or the
+ * database restarted — so a `sending` row whose lock nobody holds has lost its sender.
+ */
+export const SENDING_LOCK = 40401;
+
+/** Takes the row's sending lock on this connection; false when another session holds it (its sender is alive). */
+export async function trySendingLock(conn: Handle, id: number): Promise<boolean> {
+  const { rows } = await sql<{ locked: boolean }>`SELECT pg_try_advisory_lock(${SENDING_LOCK}, ${id}::int4) AS locked`.execute(conn);
+  return rows[0].locked;
+}
+
+export async function releaseSendingLock(conn: Handle, id: number): Promise<void> {
+  await sql`SELECT pg_advisory_unlock(${SENDING_LOCK}, ${id}::int4)`.execute(conn);
+}
+
+/**
+ * Rows `sending` whose sender's session has ended (nobody holds their sending lock): the process stopped, or lost
+ * its database, between claiming and recording. They become uncertain at once (never resent blindly). Returns them.
+ */
+export async function sweepOrphanedSending(db: Handle): Promise<EmailLogRow[]> {
+  return db
+    .updateTable('email_log')
+    .set({
+      status: 'uncertain',
+      last_error: sql<string>`'the process sending it lost its database session before recording the outcome (attempt ' || attempts || ', claimed ' || to_char(claimed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || '); it may or may not have been delivered'`,
+    })
+    .where('status', '=', 'sending')
+    .where(
+      sql<boolean>`NOT EXISTS (SELECT 1 FROM pg_locks k WHERE k.locktype = 'advisory' AND k.granted AND k.objsubid = 2
+        AND k.classid = ${SENDING_LOCK}::oid AND k.objid = email_log.id::oid
+        AND k.database = (SELECT oid FROM pg_database WHERE datname = current_database()))`,
+    )
+    .returningAll()
+    .execute();
+}
+
 export interface LogListItem extends EmailLogRow {
   email: string;
   kind: 'digest' | 'customer';

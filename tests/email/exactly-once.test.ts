@@ -2,8 +2,10 @@
 // that never accepts, a connection that breaks after the message was handed over, a process that stopped
 // between sending and recording, and two workers running the same jobs at once.
 import { sql } from 'kysely';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../db/client.js';
+import { SENDING_LOCK } from '../../db/queries/email-log.js';
 import { addRecipient } from '../../app/services/email/recipients.server.js';
 import { runWeekly } from '../../app/services/email/send.server.js';
 import { EMAIL_SCHEDULE_TASK, EMAIL_SEND_TASK, emailTasks } from '../../app/services/email/tasks.server.js';
@@ -128,13 +130,17 @@ describe('a process that stopped between sending and recording', () => {
         .values({ recipient_id: await recipientId(email), iso_week: '2026-W48', status: 'sending', attempts: 1, subject: 'Breakeven week 2026-W48: …', message_id: `<crash.${email}>`, claimed_at: sql<Date>`now() - interval '1 hour'` })
         .execute();
     }
-    // A sending row claimed a minute ago belongs to a live process: left alone.
-    await db
+    // A sending row claimed a minute ago by a live process (its session holds the row's sending lock): left alone.
+    const busy = await db
       .insertInto('email_log')
       .values({ recipient_id: await recipientId('busy@example.com'), iso_week: '2026-W48', status: 'sending', attempts: 1, claimed_at: sql<Date>`now() - interval '1 minute'` })
-      .execute();
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const sender = new pg.Client({ connectionString: url });
+    await sender.connect();
+    await sender.query('SELECT pg_advisory_lock($1, $2)', [SENDING_LOCK, busy.id]);
 
-    const results = await runWeekly({ db, settings: settings(dataDir, server.url), retry: FAST_RETRY }, { week: W48, now: MONDAY_AFTER_W48 });
+    const results = await runWeekly({ db, settings: settings(dataDir, server.url), retry: FAST_RETRY }, { week: W48, now: MONDAY_AFTER_W48 }).finally(() => sender.end());
     const of = (email: string) => results.find((r) => r.recipient.email === email)!;
     expect(of('crashed@example.com').outcome).toBe('uncertain');
     expect(of('resend@example.com').outcome).toBe('uncertain');

@@ -5,8 +5,9 @@
 //    processes, one gets it; the other sees it taken and sends nothing.
 // 3. It sends with a Message-ID chosen beforehand, then records sent. A refusal the server stated (4xx/5xx) or
 //    a connection that never opened is recorded failed and retried with backoff, up to MAX_ATTEMPTS in all. A
-//    break in mid-conversation, or a process that stops between sending and recording (its row stays sending
-//    past STALE_SENDING_SECONDS), becomes uncertain: shown on /emails for an admin to resolve, never resent blindly.
+//    break in mid-conversation, or a process that stops or loses the database between sending and recording
+//    (the session advisory lock it held on the row is gone, or the row is still sending past
+//    STALE_SENDING_SECONDS), becomes uncertain: shown on /emails for an admin to resolve, never resent blindly.
 import { randomBytes } from 'node:crypto';
 import type { Db } from '../../../db/client.js';
 import {
@@ -17,7 +18,10 @@ import {
   markFailed,
   markSent,
   markUncertain,
+  releaseSendingLock,
+  sweepOrphanedSending,
   sweepStaleSending,
+  trySendingLock,
   type EmailLogRow,
 } from '../../../db/queries/email-log.js';
 import { isActive, listSubscriptions, materialiseOwnerRecipients, type SubscriptionRow } from '../../../db/queries/email-recipients.js';
@@ -112,10 +116,33 @@ export async function deliver(
   week: string,
   email: { subject: string; html: string; text: string },
 ): Promise<{ outcome: Outcome; attempts: number; detail: string | null }> {
+  const row = await ensureLogEntry(ctx.db, recipient.id, week, email.subject);
+  // The row's sending lock is held on one connection from before the claim until the outcome is recorded: if this
+  // process stops or loses the database in between, PostgreSQL releases it and the next run or scheduler pass
+  // turns the row uncertain at once (sweepOrphanedSending) instead of reporting it "being sent" for 15 minutes.
+  return ctx.db.connection().execute(async (conn) => {
+    if (!(await trySendingLock(conn, row.id))) {
+      const now = (await findLogEntryById(conn, row.id))!;
+      return { ...outcomeOfRow(now, (ctx.retry ?? DEFAULT_RETRY).maxAttempts), attempts: now.attempts };
+    }
+    try {
+      return await attempt({ ...ctx, db: conn }, recipient, week, email, row);
+    } finally {
+      await releaseSendingLock(conn, row.id).catch(() => {});
+    }
+  });
+}
+
+async function attempt(
+  ctx: RunContext & { mailer: Mailer },
+  recipient: { id: number; email: string; kind: 'digest' | 'customer' },
+  week: string,
+  email: { subject: string; html: string; text: string },
+  row: EmailLogRow,
+): Promise<{ outcome: Outcome; attempts: number; detail: string | null }> {
   const { db } = ctx;
   const retry = ctx.retry ?? DEFAULT_RETRY;
   const log = ctx.log ?? (() => {});
-  const row = await ensureLogEntry(db, recipient.id, week, email.subject);
   const domain = fromDomain(ctx.settings.mailFrom ?? DEFAULT_MAIL_FROM);
   let retrying = false;
   for (;;) {
@@ -220,11 +247,16 @@ export async function runWeekly(ctx: RunContext, options: WeeklyOptions = {}): P
   return results;
 }
 
-/** Rows left `sending` by a process that stopped become uncertain; returns how many. */
+/**
+ * Rows left `sending` by a process that stopped become uncertain: at once when nobody holds their sending lock any
+ * more, and in any case STALE_SENDING_SECONDS after their claim. Returns how many.
+ */
 export async function markStaleSendingUncertain(ctx: Pick<RunContext, 'db' | 'log'>, olderThanSeconds = STALE_SENDING_SECONDS): Promise<number> {
   const rows = await sweepStaleSending(ctx.db, olderThanSeconds);
   for (const r of rows) ctx.log?.(`email log ${r.id} (${r.iso_week}): still sending since ${r.claimed_at?.toISOString()}: marked uncertain`);
-  return rows.length;
+  const orphans = await sweepOrphanedSending(ctx.db);
+  for (const r of orphans) ctx.log?.(`email log ${r.id} (${r.iso_week}): its sender lost its database session after claiming it: marked uncertain`);
+  return rows.length + orphans.length;
 }
 
 export interface DueDelivery {
