@@ -44,6 +44,9 @@ describe('PostgreSQL restarted during a file import', () => {
       expectCleanFailure(interrupted, 'ingest file');
       expect(interrupted.stderr).toMatch(/lost the connection to the database/);
     }
+    // However it ended, the first run does not stay `running`: a failure is recorded once the database is back.
+    const { rows: firstRun } = await sql<{ status: string }>`SELECT status FROM ingestion_runs ORDER BY id LIMIT 1`.execute(pgServer.db);
+    expect(firstRun[0].status).toBe(interrupted.code === 0 ? 'succeeded' : 'failed');
 
     const again = await runCli(['ingest', 'file', '--kind', 'gpu-samples', file, '--json'], { env });
     expect(again.stderr).toBe('');

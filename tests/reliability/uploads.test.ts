@@ -2,8 +2,10 @@
 // part-way (the browser or the network went away), a file cut off in the middle of a line, and binary garbage.
 // None may leave partial rows: the first stores nothing and opens no run, the second stores exactly its complete
 // rows and quarantines the cut line with its number, the third is refused whole.
+import { readdir } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
+import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,11 +19,12 @@ afterAll(cleanUp, 120_000);
 let db: Db;
 let app: TestApp;
 let admin: Client;
+let spool: string;
 
 beforeAll(async () => {
-  // Uploads are spooled under the system temp folder (os.tmpdir(), read per request): this file's own, removed
-  // afterwards, so that the part-file a cut-off request leaves behind does not outlive the test.
-  const spool = await tempFolder('breakeven-upload-spool-');
+  // Uploads are spooled under the system temp folder (os.tmpdir(), read per request): this file's own, so that
+  // what a cut-off request leaves there can be looked at, and removed afterwards.
+  spool = await tempFolder('breakeven-upload-spool-');
   const previous = process.env.TMPDIR;
   process.env.TMPDIR = spool;
   atEnd(async () => {
@@ -99,6 +102,8 @@ describe('uploads that never arrive whole', () => {
     // No run at all: the import starts only once the whole file is in, so nothing is left "running".
     expect(await runsOf('cut-body.csv')).toEqual([]);
     expect(await db.selectFrom('ingestion_runs').select('id').where('status', '=', 'running').execute()).toEqual([]);
+    // Nor is the part of the file that did arrive left on disk.
+    expect(await readdir(path.join(spool, 'breakeven-uploads')).catch(() => [])).toEqual([]);
   });
 
   it('a file truncated in the middle of a line stores its complete rows and quarantines the cut line by number', async () => {

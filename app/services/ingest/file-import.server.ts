@@ -112,9 +112,25 @@ export async function importFile(db: Db, request: FileImportRequest): Promise<Fi
     return { runId, file, kind: request.kind, ...counts, customersCreated: [...created].sort(), ...result };
   } catch (error) {
     const message = error instanceof InputProblems ? error.problems.join('\n') : (error as Error).message;
-    // Nothing of the transaction stayed: the run says so.
-    await finishRun(db, runId, { status: 'failed', rowsRead: counts.read, rowsStored: 0, rowsRejected: 0, customersCreated: [], error: message }).catch(() => {});
+    // Nothing of the transaction stayed: the run says so — also when the failure was the database going away, so
+    // that the run does not stay `running` for ever: the outcome is retried while the database comes back.
+    await recordFailure(() =>
+      finishRun(db, runId, { status: 'failed', rowsRead: counts.read, rowsStored: 0, rowsRejected: 0, customersCreated: [], error: message }),
+    );
     throw error;
+  }
+}
+
+/** Attempts to record a failed run's outcome: one a second, for about as long as a database restart takes. */
+const RECORD_ATTEMPTS = 30;
+
+async function recordFailure(record: () => Promise<void>): Promise<void> {
+  for (let attempt = 1; attempt <= RECORD_ATTEMPTS; attempt++) {
+    try {
+      return await record();
+    } catch {
+      if (attempt < RECORD_ATTEMPTS) await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
   }
 }
 

@@ -67,16 +67,21 @@ export async function importUpload(request: Request): Promise<UploadOutcome> {
   let form: FormData;
   // The browser's name of the file: the one on disk is ours.
   let uploadedName = 'upload.csv';
+  const directory = path.join(tmpdir(), 'breakeven-uploads');
+  // Every temporary file handed out, so that an upload cut off mid-body leaves none behind.
+  const written: string[] = [];
   try {
     form = await unstable_parseMultipartFormData(
       request,
       unstable_composeUploadHandlers(
         unstable_createFileUploadHandler({
-          directory: path.join(tmpdir(), 'breakeven-uploads'),
+          directory,
           maxPartSize: MAX_UPLOAD_BYTES,
           file: ({ filename }) => {
             if (filename) uploadedName = path.basename(filename.replaceAll('\\', '/'));
-            return `upload-${randomBytes(12).toString('hex')}`;
+            const name = `upload-${randomBytes(12).toString('hex')}`;
+            written.push(path.join(directory, name));
+            return name;
           },
           filter: ({ name }) => name === 'file',
         }),
@@ -84,6 +89,7 @@ export async function importUpload(request: Request): Promise<UploadOutcome> {
       ),
     );
   } catch (error) {
+    await Promise.all(written.map((f) => rm(f, { force: true })));
     if (error instanceof MaxPartSizeExceededError) return { ok: false, status: 413, problems: ['The upload is too large (at most 2 GB, fields 10 kB).'] };
     throw error;
   }
