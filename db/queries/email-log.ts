@@ -89,6 +89,14 @@ export async function markUncertain(db: Handle, id: number, error: string): Prom
   return result.numUpdatedRows > 0n;
 }
 
+/** A `sending` row turned uncertain: its sender `what` before recording the outcome, so it may or may not have been delivered. */
+function uncertain(what: string) {
+  return {
+    status: 'uncertain' as const,
+    last_error: sql<string>`'the process sending it ' || ${what} || ' before recording the outcome (attempt ' || attempts || ', claimed ' || to_char(claimed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || '); it may or may not have been delivered'`,
+  };
+}
+
 /**
  * Rows still `sending` longer than `olderThanSeconds` after their claim belong to a process that stopped between
  * sending and recording: they become uncertain (never resent blindly). Returns them.
@@ -96,10 +104,7 @@ export async function markUncertain(db: Handle, id: number, error: string): Prom
 export async function sweepStaleSending(db: Handle, olderThanSeconds: number): Promise<EmailLogRow[]> {
   return db
     .updateTable('email_log')
-    .set({
-      status: 'uncertain',
-      last_error: sql<string>`'the process sending it stopped before recording the outcome (attempt ' || attempts || ', claimed ' || to_char(claimed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || '); it may or may not have been delivered'`,
-    })
+    .set(uncertain('stopped'))
     .where('status', '=', 'sending')
     .where('claimed_at', '<', sql<Date>`now() - make_interval(secs => ${olderThanSeconds})`)
     .returningAll()
@@ -130,10 +135,7 @@ export async function releaseSendingLock(conn: Handle, id: number): Promise<void
 export async function sweepOrphanedSending(db: Handle): Promise<EmailLogRow[]> {
   return db
     .updateTable('email_log')
-    .set({
-      status: 'uncertain',
-      last_error: sql<string>`'the process sending it lost its database session before recording the outcome (attempt ' || attempts || ', claimed ' || to_char(claimed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || '); it may or may not have been delivered'`,
-    })
+    .set(uncertain('lost its database session'))
     .where('status', '=', 'sending')
     .where(
       sql<boolean>`NOT EXISTS (SELECT 1 FROM pg_locks k WHERE k.locktype = 'advisory' AND k.granted AND k.objsubid = 2
