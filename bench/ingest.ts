@@ -2,10 +2,12 @@
 // CSV file once, then, against a PostgreSQL of its own: `breakeven ingest file --kind gpu-samples` (validation,
 // COPY, upsert, rollups; in a child process, which reports its peak RSS) and `psql \copy` of the same file into
 // a bare table with the same column types and no keys. Prints both rates, their ratio and the peak RSS.
+// Also prints the CPU seconds each side used (client process and server): on a machine shared with other work,
+// wall times swing with the neighbours' load far more than CPU times do.
 // BENCH_GPUS and BENCH_SAMPLES change the size; BENCH_KEEP=1 keeps the folder.
 import { execFile as execFileCb, spawn } from 'node:child_process';
 import { createWriteStream, existsSync } from 'node:fs';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
@@ -20,6 +22,35 @@ const GPUS = Number(process.env.BENCH_GPUS ?? 2000);
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 2500);
 const CUSTOMERS = 5;
 const STEP_S = 15;
+
+const TICKS = 100;
+
+/** utime, stime, cutime, cstime of a process in seconds (cutime/cstime: its children that have exited). */
+async function cpuOf(pid: number | 'self'): Promise<{ own: number; children: number; ppid: number }> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command's closing parenthesis: state is field 3, ppid 4, utime 14 … cstime 17.
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { ppid: Number(f[1]), own: (Number(f[11]) + Number(f[12])) / TICKS, children: (Number(f[13]) + Number(f[14])) / TICKS };
+}
+
+/** CPU seconds used so far by the server: the postmaster, its exited children (backends, parallel workers) and live ones. */
+async function serverCpu(dataDir: string): Promise<number> {
+  const postmaster = Number((await readFile(path.join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+  const main = await cpuOf(postmaster);
+  let total = main.own + main.children;
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const child = await cpuOf(Number(entry)).catch(() => null);
+    if (child?.ppid === postmaster) total += child.own;
+  }
+  return total;
+}
+
+/** CPU seconds of this process's exited children (each run() waits for its child). */
+const childrenCpu = async () => (await cpuOf('self')).children;
+
+/** A moment for the server process of a client that just exited to end and be counted with its parent's. */
+const settle = () => new Promise((resolve) => setTimeout(resolve, 1_000));
 
 function findPsql(): string {
   for (const p of ['/usr/bin/psql', '/usr/lib/postgresql/15/bin/psql', '/usr/local/bin/psql']) if (existsSync(p)) return p;
@@ -87,9 +118,15 @@ async function main(): Promise<void> {
     await execFile(psql, [pg.url, '-qc', `CREATE TABLE bare_samples (ts timestamptz, gpu_uuid text, gpu_type text, customer text,
       utilization_pct real, memory_used_mib real, power_w real, hostname text)`]);
     t = Date.now();
+    let clientCpu = await childrenCpu();
+    let dbCpu = await serverCpu(path.join(folder, 'pg'));
     const copied = await run(psql, [pg.url, '-c', `\\copy bare_samples FROM '${csv}' WITH (FORMAT csv, HEADER true)`], process.env);
     if (copied.code !== 0) throw new Error(`psql failed: ${copied.stderr}`);
     const psqlSeconds = copied.seconds;
+    await settle();
+    const psqlCpu = { client: (await childrenCpu()) - clientCpu, server: (await serverCpu(path.join(folder, 'pg'))) - dbCpu };
+    clientCpu = await childrenCpu();
+    dbCpu = await serverCpu(path.join(folder, 'pg'));
 
     const imported = await run(process.execPath, [path.join(root, 'bin', 'breakeven.js'), 'ingest', 'file', '--kind', 'gpu-samples', csv, '--json'], {
       ...process.env,
@@ -97,6 +134,8 @@ async function main(): Promise<void> {
       BREAKEVEN_REPORT_RSS: '1',
     });
     if (imported.code !== 0) throw new Error(`ingest failed (exit ${imported.code}): ${imported.stderr}`);
+    await settle();
+    const importCpu = { client: (await childrenCpu()) - clientCpu, server: (await serverCpu(path.join(folder, 'pg'))) - dbCpu };
     const summary = JSON.parse(imported.stdout) as { stored: number; rejected: number; rollup_hours: number };
     const rss = Number(/peak RSS (\d+) MB/.exec(imported.stderr)?.[1] ?? NaN);
     const phases = [...imported.stderr.matchAll(/^(read|partitions|rollups): ([\d.]+) s$/gm)].map((m) => `${m[1]} ${m[2]} s`);
@@ -107,6 +146,8 @@ async function main(): Promise<void> {
       `(stored ${summary.stored.toLocaleString('en-US')}, rejected ${summary.rejected}, ${summary.rollup_hours} rollup hours), peak RSS ${rss} MB`);
     console.log(`  phases: ${phases.join(', ')} (read: parse, validate and COPY, overlapped; partitions: keys built and attached)`);
     console.log(`psql \\copy (bare table): ${psqlSeconds.toFixed(1)} s, ${Math.round(psqlRate).toLocaleString('en-US')} rows/s`);
+    const cpu = (c: { client: number; server: number }) => `client ${c.client.toFixed(1)} s + server ${c.server.toFixed(1)} s`;
+    console.log(`CPU: import ${cpu(importCpu)}; \\copy ${cpu(psqlCpu)}; ratio of total CPU ${((psqlCpu.client + psqlCpu.server) / (importCpu.client + importCpu.server)).toFixed(2)}`);
     console.log(`ratio ${ratio.toFixed(2)} (target ≥ 0.5): ${ratio >= 0.5 ? 'met' : 'NOT met'}; peak RSS ${rss} MB (target ≤ 300): ${rss <= 300 ? 'met' : 'NOT met'}`);
     if (summary.stored !== rows) throw new Error(`expected ${rows} rows stored, got ${summary.stored}`);
   } finally {

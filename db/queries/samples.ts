@@ -326,8 +326,16 @@ export async function holdOffGpuSampleWriters(trx: Handle): Promise<void> {
   await sql`SELECT pg_advisory_xact_lock_shared(hashtext('breakeven:gpu-samples'))`.execute(trx);
 }
 
-/** Memory for the sorts of a bulk load (primary keys, rollups), for the rest of the transaction. */
-export async function raiseSortMemory(trx: Handle): Promise<void> {
-  await sql`SET LOCAL maintenance_work_mem = '512MB'`.execute(trx);
+/**
+ * Sort settings of a bulk load, for the rest of the transaction. work_mem: room for the rollups' and the
+ * duplicate removal's sorts and hashes. The primary key of a new day is built by one process in small sorted
+ * runs, merged (a small maintenance_work_mem, no parallel workers): measured on 5 M samples, that took 6–8 s
+ * of server CPU and 8–9 s, where one sort in 512 MB took 15–19 s of CPU and 10–20 s (its comparisons, which
+ * reach into each tuple for the GPU's text, miss the cache), and workers only added CPU on two busy cores.
+ * See docs/decisions/010-ingestion-files.md.
+ */
+export async function bulkLoadSortSettings(trx: Handle): Promise<void> {
+  await sql`SET LOCAL maintenance_work_mem = '16MB'`.execute(trx);
+  await sql`SET LOCAL max_parallel_maintenance_workers = 0`.execute(trx);
   await sql`SET LOCAL work_mem = '256MB'`.execute(trx);
 }

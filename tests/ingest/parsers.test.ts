@@ -148,6 +148,30 @@ const goodTs = column('2026-11-20T10:00:00Z', '1763633700', '2026-11-20T10:00:00
 const goodNumber = column('0', '7', '100', '12.5', '');
 
 describe('formats', () => {
+  it('property: a sample value is the number Number() reads from the text, or refused with the same reason', () => {
+    const p = plan<ParsedSample>('gpu-samples', 'timestamp,gpu_uuid,gpu_type,customer,utilization_pct,memory_used_mib');
+    // Plain decimals of up to 17 digits (the read without a regular expression takes up to 15), and near misses.
+    const digits = (max: number) => fc.string({ unit: fc.constantFrom(...'0123456789'), minLength: 1, maxLength: max });
+    const text = fc.oneof(
+      fc.tuple(digits(9), fc.option(digits(9))).map(([a, b]) => (b === null ? a : `${a}.${b}`)),
+      fc.tuple(fc.constantFrom('', ' ', '+', '-', '.'), digits(4), fc.constantFrom('', '.', ' ', 'e2', '.5', '..1')).map((t) => t.join('')),
+      fc.double({ min: 0, max: 1e9, noNaN: true }).map(String),
+    );
+    fc.assert(
+      fc.property(text, text, (util, memory) => {
+        const r = parseRecord(p, { raw: '', fields: ['2026-11-20T10:00:00Z', 'GPU-1', 'H100', 'acme', util, memory] });
+        const u = Number(util.trim());
+        const m = Number(memory.trim());
+        const utilOk = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/.test(util.trim()) && u >= 0 && u <= 100;
+        const memoryOk = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/.test(memory.trim()) && m >= 0 && m <= 1e9;
+        if (!utilOk) expect(r).toMatchObject({ ok: false, field: 'utilization_pct' });
+        else if (!memoryOk) expect(r).toMatchObject({ ok: false, field: 'memory_used_mib' });
+        else expect(r).toMatchObject({ ok: true, row: { utilizationPct: u, memoryUsedMib: m } });
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
   it('property: gpu-samples rows accepted are valid; everything else is named by field', () => {
     const p = plan<ParsedSample>('gpu-samples', 'timestamp,gpu_uuid,gpu_type,customer,utilization_pct,memory_used_mib,power_w,hostname');
     fc.assert(

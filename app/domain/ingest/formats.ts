@@ -113,8 +113,36 @@ function count(text: string, field: string, dflt: number | null): RecordResult<n
   return { ok: true, row: n };
 }
 
+const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+
+/**
+ * `digits[.digits]` with at most 15 digits in all, read without a regular expression or a string: the digits
+ * as a whole number m < 10^15 (exact in a double) divided by 10^k (exact too, k ≤ 15) is one correctly rounded
+ * division, i.e. exactly Number(text). NaN for anything else (signs, exponents, spaces, more digits), which
+ * decimal() then reads the general way.
+ */
+function plainDecimal(text: string): number {
+  const n = text.length;
+  if (n === 0 || n > 16) return NaN;
+  let m = 0;
+  let digits = 0;
+  let point = -1;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      m = m * 10 + (c - 48);
+      digits++;
+    } else if (c === 46 && point === -1 && i > 0 && i < n - 1) point = i;
+    else return NaN;
+  }
+  if (digits > 15) return NaN;
+  return point === -1 ? m : m / POW10[n - 1 - point];
+}
+
 /** A decimal within [min, max], or the reason it is not (a string): no object per value on the hot path. */
 function decimal(text: string, min: number, max: number, unit: string): number | string {
+  const plain = plainDecimal(text);
+  if (plain >= min && plain <= max) return plain;
   const t = text.trim();
   if (!DECIMAL.test(t)) return `${shown(t)} is not a number`;
   const n = Number(t);

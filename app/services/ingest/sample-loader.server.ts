@@ -15,7 +15,7 @@ import {
   createBulkDayTable,
   finishBulkDay,
   lockGpuSamples,
-  raiseSortMemory,
+  bulkLoadSortSettings,
   samplePartitionDays,
   utcDay,
 } from '../../../db/queries/samples.js';
@@ -87,7 +87,7 @@ export class SampleBulkLoader {
   /** Takes the sample writers' lock and notes which days have a partition already. */
   static async begin(trx: Db, opts: { sourceId: number | null; touched: TouchedKeys; maxGapMs: number; batchBytes?: number }): Promise<SampleBulkLoader> {
     await lockGpuSamples(trx);
-    await raiseSortMemory(trx);
+    await bulkLoadSortSettings(trx);
     return new SampleBulkLoader(trx, await samplePartitionDays(trx), { ...opts, batchBytes: opts.batchBytes ?? 4 << 20 });
   }
 
