@@ -1,35 +1,18 @@
 // Every price book's offers and capacity profiles with their GPU types' names, for /prices (the books
 // themselves come from price-books.ts listPriceBooks).
 import type { Kysely } from 'kysely';
-import type { Database, OfferKind } from '../schema.js';
+import type { OfferRow, ProfileRow } from '../../app/services/costing/prices.js';
+import type { Database } from '../schema.js';
 
 type Handle = Kysely<Database>;
 
-export interface OfferDetail {
-  price_book_id: number;
-  kind: OfferKind;
-  provider: string;
-  gpu_type: string | null;
-  model: string | null;
-  term_days: number | null;
-  block_size: number | null;
-  usd_per_gpu_hour: number | null;
-  usd_per_mtok_input: number | null;
-  usd_per_mtok_cached_input: number | null;
-  usd_per_mtok_cache_write: number | null;
-  usd_per_mtok_output: number | null;
+/** An offer as pricing reads it, with where its price came from. */
+export interface OfferDetail extends OfferRow {
   source: string | null;
   source_date: string | null;
 }
 
-export interface ProfileDetail {
-  price_book_id: number;
-  model: string;
-  gpu_type: string;
-  input_tokens_per_gpu_second: number;
-  output_tokens_per_gpu_second: number;
-  target_utilization: number;
-}
+export type ProfileDetail = ProfileRow;
 
 export async function listOfferDetails(db: Handle): Promise<OfferDetail[]> {
   return db

@@ -2,23 +2,14 @@
 // GPU type's, one by id, and the writes (each called inside the caller's transaction with its audit entry).
 import type { Kysely } from 'kysely';
 import type { Database } from '../schema.js';
+import type { ReservationRow } from './reservations.js';
 
 type Handle = Kysely<Database>;
 
-export interface ReservationListRow {
-  id: number;
-  customer_id: number | null;
+/** A reservation as the admin list shows it: with its customer's and pool's names. */
+export interface ReservationListRow extends ReservationRow {
   customer: string | null;
-  pool_id: number | null;
   pool: string | null;
-  gpu_type_id: number;
-  gpu_type: string;
-  provider: string;
-  gpus: number;
-  usd_per_gpu_hour: number;
-  starts_at: Date;
-  ends_at: Date;
-  note: string | null;
   created_at: Date;
 }
 
