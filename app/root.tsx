@@ -13,8 +13,8 @@ export const links: LinksFunction = () => [
 export const meta: MetaFunction = () => [{ title: 'Breakeven' }];
 
 // Who is signed in, for the header; each route still checks for itself.
-export async function loader({ request }: LoaderFunctionArgs) {
-  const user = await getUser(request);
+export async function loader({ request, context }: LoaderFunctionArgs) {
+  const user = await getUser(request, context);
   return { user: user ? { email: user.email, role: user.role } : null, timeZone: timeZoneFromCookie(request.headers.get('Cookie')) };
 }
 

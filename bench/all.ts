@@ -194,7 +194,7 @@ function markdown(figures: Figure[], header: string[]): string {
 /** Runs one size in a child process (fresh caches and a peak RSS of its own) and collects its figures. */
 function runSize(serverUrl: string, customers: number, dataDir: string): Promise<Figure[]> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'bench/all.ts'), '--size', String(customers)], {
+    const child = spawn(process.execPath, ['--max-semi-space-size=64', '--import', 'tsx', path.join(root, 'bench/all.ts'), '--size', String(customers)], {
       cwd: root,
       env: { ...process.env, BENCH_SERVER_URL: serverUrl, BENCH_DATA_DIR: dataDir, NODE_ENV: 'production' },
       stdio: ['ignore', 'pipe', 'inherit'],

@@ -4,10 +4,11 @@
 // a bare table with the same column types and no keys. Prints both rates, their ratio and the peak RSS.
 // Also prints the CPU seconds each side used (client process and server): on a machine shared with other work,
 // wall times swing with the neighbours' load far more than CPU times do.
-// BENCH_GPUS and BENCH_SAMPLES change the size; BENCH_KEEP=1 keeps the folder.
+// BENCH_GPUS and BENCH_SAMPLES change the size; BENCH_KEEP=1 keeps the folder; BENCH_PROFILE=DIR writes a CPU profile
+// of the import's process there.
 import { execFile as execFileCb, spawn } from 'node:child_process';
 import { createWriteStream, existsSync } from 'node:fs';
-import { chmod, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
@@ -15,6 +16,7 @@ import { promisify } from 'node:util';
 import { createDb } from '../db/client.js';
 import { startLocalPostgres } from '../db/local-postgres.js';
 import { migrateToLatest } from '../db/migrate.js';
+import { cpuOf, postgresCpu as serverCpu } from './lib.js';
 
 const execFile = promisify(execFileCb);
 const root = path.resolve(import.meta.dirname, '..');
@@ -22,29 +24,6 @@ const GPUS = Number(process.env.BENCH_GPUS ?? 2000);
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 2500);
 const CUSTOMERS = 5;
 const STEP_S = 15;
-
-const TICKS = 100;
-
-/** utime, stime, cutime, cstime of a process in seconds (cutime/cstime: its children that have exited). */
-async function cpuOf(pid: number | 'self'): Promise<{ own: number; children: number; ppid: number }> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command's closing parenthesis: state is field 3, ppid 4, utime 14 … cstime 17.
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { ppid: Number(f[1]), own: (Number(f[11]) + Number(f[12])) / TICKS, children: (Number(f[13]) + Number(f[14])) / TICKS };
-}
-
-/** CPU seconds used so far by the server: the postmaster, its exited children (backends, parallel workers) and live ones. */
-async function serverCpu(dataDir: string): Promise<number> {
-  const postmaster = Number((await readFile(path.join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
-  const main = await cpuOf(postmaster);
-  let total = main.own + main.children;
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const child = await cpuOf(Number(entry)).catch(() => null);
-    if (child?.ppid === postmaster) total += child.own;
-  }
-  return total;
-}
 
 /** CPU seconds of this process's exited children (each run() waits for its child). */
 const childrenCpu = async () => (await cpuOf('self')).children;
@@ -128,7 +107,8 @@ async function main(): Promise<void> {
     clientCpu = await childrenCpu();
     dbCpu = await serverCpu(path.join(folder, 'pg'));
 
-    const imported = await run(process.execPath, [path.join(root, 'bin', 'breakeven.js'), 'ingest', 'file', '--kind', 'gpu-samples', csv, '--json'], {
+    const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_PROFILE)}`] : [];
+    const imported = await run(process.execPath, [...profile, path.join(root, 'bin', 'breakeven.js'), 'ingest', 'file', '--kind', 'gpu-samples', csv, '--json'], {
       ...process.env,
       DATABASE_URL: pg.url,
       BREAKEVEN_REPORT_RSS: '1',

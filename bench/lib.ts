@@ -1,5 +1,6 @@
-// What the benchmarks share: a throwaway PostgreSQL of their own, timing of repeated runs, percentiles.
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+// What the benchmarks share: a throwaway PostgreSQL of their own, timing of repeated runs, percentiles, CPU seconds
+// of processes (from /proc).
+import { chmod, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -80,3 +81,26 @@ export function machine(): string {
 }
 
 export const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
+
+const TICKS = 100;
+
+/** utime, stime, cutime, cstime of a process in seconds (cutime/cstime: its children that have exited). */
+export async function cpuOf(pid: number | 'self'): Promise<{ own: number; children: number; ppid: number }> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command's closing parenthesis: state is field 3, ppid 4, utime 14 … cstime 17.
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { ppid: Number(f[1]), own: (Number(f[11]) + Number(f[12])) / TICKS, children: (Number(f[13]) + Number(f[14])) / TICKS };
+}
+
+/** CPU seconds used so far by the server: the postmaster, its exited children (backends, parallel workers) and live ones. */
+export async function postgresCpu(dataDir: string): Promise<number> {
+  const postmaster = Number((await readFile(path.join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+  const main = await cpuOf(postmaster);
+  let total = main.own + main.children;
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const child = await cpuOf(Number(entry)).catch(() => null);
+    if (child?.ppid === postmaster) total += child.own;
+  }
+  return total;
+}

@@ -72,7 +72,10 @@ export function createApp(build: ServerBuild): Express {
   app.use(refuseCrossOrigin);
 
   app.use('/build', express.static('public/build', { immutable: true, maxAge: '1y' }));
-  app.use(express.static('public', { maxAge: '1h', index: false }));
+  // Only a path with a file extension can be one of public's files (favicon.ico, styles.css): the pages' paths
+  // skip the file-system lookup the static handler would make on every request.
+  const publicFiles = express.static('public', { maxAge: '1h', index: false });
+  app.use((req, res, next) => (/\.[A-Za-z0-9]+$/.test(req.path) ? publicFiles(req, res, next) : next()));
   app.all('*', createRequestHandler({ build, getLoadContext: (req, res) => ({ cspNonce: res.locals.cspNonce as string, clientAddress: req.ip ?? 'unknown' }) }));
   return app;
 }

@@ -18,8 +18,8 @@ import { loadOverview } from '~/services/overview.server';
 
 export const meta: MetaFunction = () => [{ title: 'Overview · Breakeven' }];
 
-export async function loader({ request }: LoaderFunctionArgs) {
-  await requireUser(request);
+export async function loader({ request, context }: LoaderFunctionArgs) {
+  await requireUser(request, context);
   const now = new Date();
   const ctx = viewerContext(request, now);
   const overview = await loadOverview(db(), { period: ctx.period, now, timeZone: ctx.timeZone });

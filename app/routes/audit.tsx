@@ -6,8 +6,8 @@ import { loadAuditLog } from '~/services/audit.server';
 
 export const meta: MetaFunction = () => [{ title: 'Audit log · Breakeven' }];
 
-export async function loader({ request }: LoaderFunctionArgs) {
-  await requireAdmin(request);
+export async function loader({ request, context }: LoaderFunctionArgs) {
+  await requireAdmin(request, context);
   return { entries: await loadAuditLog() };
 }
 

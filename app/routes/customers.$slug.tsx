@@ -31,8 +31,8 @@ import { periodView, viewerContext } from '~/services/dashboard/viewer.server';
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.customer.name ?? 'Customer'} · Breakeven` }];
 
-export async function loader({ request, params }: LoaderFunctionArgs) {
-  await requireUser(request);
+export async function loader({ request, params, context }: LoaderFunctionArgs) {
+  await requireUser(request, context);
   const ctx = viewerContext(request);
   const slug = params.slug ?? '';
   const gpuType = ctx.url.searchParams.get('gpuType');

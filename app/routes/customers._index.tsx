@@ -19,8 +19,8 @@ import { periodView, viewerContext } from '~/services/dashboard/viewer.server';
 
 export const meta: MetaFunction = () => [{ title: 'Customers · Breakeven' }];
 
-export async function loader({ request }: LoaderFunctionArgs) {
-  await requireUser(request);
+export async function loader({ request, context }: LoaderFunctionArgs) {
+  await requireUser(request, context);
   const ctx = viewerContext(request);
   const query = parseCustomersQuery(ctx.url.searchParams);
   const table = await loadCustomersTable(db(), ctx.period, query);

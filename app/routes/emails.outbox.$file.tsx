@@ -3,8 +3,8 @@ import type { LoaderFunctionArgs } from '@remix-run/node';
 import { requireUser } from '~/services/auth.server';
 import { readOutboxFile } from '~/services/email/emails-page.server';
 
-export async function loader({ request, params }: LoaderFunctionArgs) {
-  await requireUser(request);
+export async function loader({ request, params, context }: LoaderFunctionArgs) {
+  await requireUser(request, context);
   const name = params.file ?? '';
   const bytes = await readOutboxFile(name);
   if (!bytes) return new Response('No such file in the outbox.\n', { status: 404, headers: { 'Content-Type': 'text/plain; charset=utf-8' } });

@@ -5,8 +5,8 @@ import { db } from '~/lib/db.server';
 import { requireUser } from '~/services/auth.server';
 import { previewByKey } from '~/services/email/emails-page.server';
 
-export async function loader({ request }: LoaderFunctionArgs) {
-  await requireUser(request);
+export async function loader({ request, context }: LoaderFunctionArgs) {
+  await requireUser(request, context);
   const params = new URL(request.url).searchParams;
   const result = await previewByKey(db(), params.get('recipient'), params.get('week'));
   if (!result.ok) return new Response(`${result.message}\n`, { status: result.status, headers: { 'Content-Type': 'text/plain; charset=utf-8' } });

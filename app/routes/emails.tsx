@@ -9,8 +9,8 @@ import { handleEmailsAction, loadEmailsPage } from '~/services/email/emails-page
 
 export const meta: MetaFunction = () => [{ title: 'Emails · Breakeven' }];
 
-export async function loader({ request }: LoaderFunctionArgs) {
-  await requireUser(request);
+export async function loader({ request, context }: LoaderFunctionArgs) {
+  await requireUser(request, context);
   return loadEmailsPage(db(), new URL(request.url).searchParams);
 }
 

@@ -13,8 +13,8 @@ import { listSourcesForDisplay } from '~/services/sources.server';
 
 export const meta: MetaFunction = () => [{ title: 'Ingestion · Breakeven' }];
 
-export async function loader({ request }: LoaderFunctionArgs) {
-  await requireUser(request);
+export async function loader({ request, context }: LoaderFunctionArgs) {
+  await requireUser(request, context);
   const run = Number(new URL(request.url).searchParams.get('run'));
   const [page, sources] = await Promise.all([loadIngestionPage(Number.isSafeInteger(run) && run > 0 ? run : null), listSourcesForDisplay(db())]);
   return { ...page, sources };

@@ -17,8 +17,8 @@ import { periodView, viewerContext } from '~/services/dashboard/viewer.server';
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `Pool ${data?.pool.name ?? ''} · Breakeven` }];
 
-export async function loader({ request, params }: LoaderFunctionArgs) {
-  await requireUser(request);
+export async function loader({ request, params, context }: LoaderFunctionArgs) {
+  await requireUser(request, context);
   const ctx = viewerContext(request);
   const name = params.name ?? '';
   const gpuType = ctx.url.searchParams.get('gpuType');

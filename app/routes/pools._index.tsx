@@ -17,8 +17,8 @@ import { periodView, viewerContext } from '~/services/dashboard/viewer.server';
 
 export const meta: MetaFunction = () => [{ title: 'Pools · Breakeven' }];
 
-export async function loader({ request }: LoaderFunctionArgs) {
-  await requireUser(request);
+export async function loader({ request, context }: LoaderFunctionArgs) {
+  await requireUser(request, context);
   const ctx = viewerContext(request);
   const list = await loadPoolsList(db(), ctx.period);
   return {

@@ -18,8 +18,8 @@ export const meta: MetaFunction = () => [{ title: 'Prices · Breakeven' }];
 /** A price book is a few kilobytes; anything far larger is refused before it is read. */
 const MAX_BYTES = 5 * 1024 * 1024;
 
-export async function loader({ request }: LoaderFunctionArgs) {
-  await requireUser(request);
+export async function loader({ request, context }: LoaderFunctionArgs) {
+  await requireUser(request, context);
   const now = new Date();
   const ctx = viewerContext(request, now);
   const page = await loadPricesPage(db(), { period: ctx.period, now, timeZone: ctx.timeZone });

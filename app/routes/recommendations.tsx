@@ -19,8 +19,8 @@ export const meta: MetaFunction = () => [{ title: 'Recommendations · Breakeven'
 
 const filterValue = (v: string | null) => (v && v.length <= 200 ? v : null);
 
-export async function loader({ request }: LoaderFunctionArgs) {
-  await requireUser(request);
+export async function loader({ request, context }: LoaderFunctionArgs) {
+  await requireUser(request, context);
   const ctx = viewerContext(request);
   const gpuType = filterValue(ctx.url.searchParams.get('gpuType'));
   const pool = filterValue(ctx.url.searchParams.get('pool'));

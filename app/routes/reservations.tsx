@@ -17,8 +17,8 @@ import { periodView, viewerContext } from '~/services/dashboard/viewer.server';
 
 export const meta: MetaFunction = () => [{ title: 'Reservations · Breakeven' }];
 
-export async function loader({ request }: LoaderFunctionArgs) {
-  const user = await requireUser(request);
+export async function loader({ request, context }: LoaderFunctionArgs) {
+  const user = await requireUser(request, context);
   const now = new Date();
   const ctx = viewerContext(request, now);
   const page = await loadReservationsPage(db(), { now, period: ctx.period, timeZone: ctx.timeZone, admin: user.role === 'admin' });

@@ -10,8 +10,8 @@ import { deleteUser, loadUsers, saveUser } from '~/services/users.server';
 
 export const meta: MetaFunction = () => [{ title: 'Users · Breakeven' }];
 
-export async function loader({ request }: LoaderFunctionArgs) {
-  await requireAdmin(request);
+export async function loader({ request, context }: LoaderFunctionArgs) {
+  await requireAdmin(request, context);
   return { users: await loadUsers() };
 }
 

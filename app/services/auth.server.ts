@@ -35,9 +35,22 @@ async function sessionId(request: Request): Promise<string | undefined> {
   return typeof value === 'string' && /^[A-Za-z0-9_-]{43}$/.test(value) ? value : undefined;
 }
 
-export async function getUser(request: Request): Promise<SessionUser | undefined> {
+async function readUser(request: Request): Promise<SessionUser | undefined> {
   const id = await sessionId(request);
   return id ? findSessionUser(db(), sha256(id), new Date()) : undefined;
+}
+
+// A page request runs the root's loader and the page's side by side, each asking for the user: the request's
+// load context (one object per request) carries the answer from the first to the second. Only for reads: after
+// an action changed users or sessions, the loaders that follow must see the change.
+const usersByRequest = new WeakMap<object, Promise<SessionUser | undefined>>();
+
+/** The signed-in user, if any; pass the loader's `context` to read the session once per request. */
+export function getUser(request: Request, context?: object): Promise<SessionUser | undefined> {
+  if (!context || request.method !== 'GET') return readUser(request);
+  let user = usersByRequest.get(context);
+  if (!user) usersByRequest.set(context, (user = readUser(request)));
+  return user;
 }
 
 /** A same-site path to return to after signing in; anything else becomes "/". */
@@ -52,8 +65,8 @@ function wantsData(request: Request): boolean {
 }
 
 /** The signed-in user; otherwise a redirect to the sign-in page (pages) or 401 (exports and APIs). */
-export async function requireUser(request: Request): Promise<SessionUser> {
-  const user = await getUser(request);
+export async function requireUser(request: Request, context?: object): Promise<SessionUser> {
+  const user = await getUser(request, context);
   if (user) return user;
   if (wantsData(request)) throw new Response('Sign in first.\n', { status: 401, headers: { 'Content-Type': 'text/plain; charset=utf-8' } });
   const url = new URL(request.url);
@@ -62,8 +75,8 @@ export async function requireUser(request: Request): Promise<SessionUser> {
 }
 
 /** The signed-in admin; a viewer gets 403 and nothing changes. */
-export async function requireAdmin(request: Request): Promise<SessionUser> {
-  const user = await requireUser(request);
+export async function requireAdmin(request: Request, context?: object): Promise<SessionUser> {
+  const user = await requireUser(request, context);
   if (user.role !== 'admin') throw new Response('Only an admin can change this.', { status: 403 });
   return user;
 }
