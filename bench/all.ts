@@ -15,7 +15,7 @@ import { createDb, type Db } from '../db/client.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { generate } from './pages-data.js';
 import { ENGINE_TARGETS, measureEngine } from './engine.js';
-import { measurePages, PAGES_TARGET_P95_MS } from './pages.js';
+import { measurePages, PAGES_TARGET_P95_MS, PROCESSES as PAGES_PROCESSES } from './pages.js';
 import { benchPostgres, fmt, isMain, load, machine } from './lib.js';
 import { explainPages, plansMarkdown } from './explain.js';
 
@@ -74,7 +74,7 @@ async function measureSize(serverUrl: string, customers: number, dataDir: string
     add({ figure: 'engine customer-hours/s end to end', value: `${fmt(engine.customerHours / (engine.endToEnd.best / 1000) / 1e6, 2)} M`, baseline: '', ratio: '' });
 
     // The pages, 20 concurrent clients each, against the rollups.
-    const pages = await measurePages(db, { seconds: SECONDS, clients: 20, customers, dataDir, log: () => {} });
+    const pages = await measurePages(db, { databaseUrl: url.toString(), seconds: SECONDS, clients: 20, customers, dataDir, processes: PAGES_PROCESSES, log: () => {} });
     const healthz = pages.runs[0];
     add({ figure: 'cold fleet evaluation, 30 days', value: millis(pages.coldFleetMs), baseline: '', ratio: '' });
     for (const run of pages.runs.slice(1)) {

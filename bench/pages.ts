@@ -1,35 +1,36 @@
 // `npm run bench:pages`: the dashboard under load. A year of hourly rollups for 1,000 customers on 3 GPU types
 // (bench/pages-data.ts) in a throwaway PostgreSQL; the real server (the compiled Remix build behind the Express
-// app, as `npm start` serves it); a signed-in client; then, for each page, 20 concurrent clients for 30 s.
+// app, in web processes as `npm start` runs them); a signed-in client; then, for each page, 20 concurrent
+// clients for 30 s.
 // Printed: p50/p95 of the time the server spent on each request and of the latency clients saw, requests/s, and
 // the same run against /healthz (a trivial route: one `SELECT 1`) and /audit (a page of the app with nothing in
-// it: sign-in check, layout, navigation) in the same process as baselines, and the CPU each request cost the server's
-// process and PostgreSQL (the load generator is a process of its own).
+// it: sign-in check, layout, navigation) as baselines, and the CPU each request cost the web processes and
+// PostgreSQL (the load generator is a process of its own).
 // Target (issue 6): p95 ≤ 150 ms. Pages read cached engine figures (docs/decisions/030-dashboard.md); the cold
 // computations that fill the cache are timed too.
 //
-// BENCH_SECONDS (30), BENCH_CLIENTS (20), BENCH_CUSTOMERS (1000), BENCH_DAYS (365) change the run;
-// BENCH_PROFILE=FILE.cpuprofile writes a CPU profile of the server's thread during the page runs.
+// BENCH_SECONDS (30), BENCH_CLIENTS (20), BENCH_CUSTOMERS (1000), BENCH_DAYS (365) and BENCH_WEB_PROCESSES (what
+// `npm start` runs here: one per core, at most 4) change the run; BENCH_PROFILE=DIR writes a CPU profile of each
+// web process there.
 import { spawn } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Session } from 'node:inspector/promises';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import express from 'express';
 import { sql } from 'kysely';
 import { createDb, setDb, type Db } from '../db/client.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { upsertUser } from '../db/queries/users.js';
-import { setRuntime } from '../app/lib/runtime.server.js';
 import { hashPassword } from '../app/services/passwords.server.js';
 import { evaluateFleet } from '../app/services/dashboard/fleet.server.js';
-import { createApp, loadBuild } from '../server/http.js';
+import { freePort } from '../db/local-postgres.js';
+import { loadConfig } from '../server/config.js';
+import { startWebProcesses } from '../server/web-processes.js';
 import { CUSTOMERS, DAYS, END, generate } from './pages-data.js';
-import { benchPostgres, isMain, load, machine, percentile, postgresCpu } from './lib.js';
+import { benchPostgres, cpuOf, isMain, load, machine, percentile, postgresCpu } from './lib.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 20);
+/** As many web processes as `npm start` runs on this machine (server/config.ts). */
+export const PROCESSES = Number(process.env.BENCH_WEB_PROCESSES ?? loadConfig({ NODE_ENV: process.env.NODE_ENV }).webProcesses);
 const TARGET_P95_MS = 150;
 
 const day = (d: Date) => d.toISOString().slice(0, 10);
@@ -103,40 +104,41 @@ export interface PageFigures {
 export const PAGES_TARGET_P95_MS = TARGET_P95_MS;
 
 /**
- * The real server against `db` (whose data bench/pages-data.ts generated), signed in, then every page under
- * `clients` concurrent clients for `seconds` each. `log` receives the lines the standalone run prints.
+ * The real server against `db` (whose data bench/pages-data.ts generated; `databaseUrl` reaches it), as `npm start`
+ * runs it — `processes` web processes (server/web-processes.ts) — signed in, then every page under `clients`
+ * concurrent clients for `seconds` each. `log` receives the lines the standalone run prints.
  */
 export async function measurePages(
   db: Db,
-  options: { seconds: number; clients: number; customers: number; dataDir: string; postgresDir?: string; log?: (line: string) => void },
+  options: {
+    databaseUrl: string;
+    seconds: number;
+    clients: number;
+    customers: number;
+    dataDir: string;
+    processes: number;
+    postgresDir?: string;
+    /** A folder for a CPU profile of each web process (written when it stops). */
+    profileDir?: string;
+    log?: (line: string) => void;
+  },
 ): Promise<PageFigures> {
   const log = options.log ?? (() => {});
   const { seconds, clients } = options;
   // An admin, so that /audit (the app's frame around an empty table) can serve as a second baseline.
   await upsertUser(db, 'bench@example.com', 'admin', await hashPassword('bench password 123'));
   setDb(db);
-  setRuntime({ sessionSecret: 'bench-session-secret-that-is-long-enough-0123', appUrl: 'http://localhost', dataDir: options.dataDir });
-  const build = await loadBuild();
-
-  // Server time: from the request's arrival to the last byte of the response, per path.
-  const serverTimes = new Map<string, number[]>();
-  const outer = express();
-  outer.use((req, res, next) => {
-    const t0 = process.hrtime.bigint();
-    res.once('finish', () => {
-      const key = req.path;
-      const list = serverTimes.get(key) ?? [];
-      list.push(Number(process.hrtime.bigint() - t0) / 1e6);
-      serverTimes.set(key, list);
-    });
-    next();
-  });
-  outer.use(createApp(build));
-  const http = await new Promise<Server>((resolve) => {
-    const s = outer.listen(0, '127.0.0.1', () => resolve(s));
-  });
+  const port = await freePort();
+  const heap = ['--max-semi-space-size=64'];
+  const web = await startWebProcesses(
+    options.processes,
+    { databaseUrl: options.databaseUrl, sessionSecret: 'bench-session-secret-that-is-long-enough-0123', appUrl: 'http://localhost', dataDir: options.dataDir, port, recordRequestTimes: true },
+    log,
+    options.profileDir ? [...heap, '--cpu-prof', `--cpu-prof-dir=${path.resolve(options.profileDir)}`] : heap,
+  );
+  const webCpu = async () => (await Promise.all(web.pids.map((pid) => cpuOf(pid).then((c) => c.own)))).reduce((a, b) => a + b, 0);
   try {
-    const base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+    const base = `http://127.0.0.1:${port}`;
     const signIn = await fetch(`${base}/login`, {
       method: 'POST',
       redirect: 'manual',
@@ -152,9 +154,10 @@ export async function measurePages(
     const uncached = performance.now();
     const fleet = await evaluateFleet(db, window);
     const coldFleetMs = performance.now() - uncached;
+    // A new connection per request: node:cluster hands connections to the web processes in turn.
     const timeFirst = async (p: string) => {
       const t0 = performance.now();
-      const r = await fetch(base + p, { headers: { Cookie: cookie } });
+      const r = await fetch(base + p, { headers: { Cookie: cookie, Connection: 'close' } });
       await r.arrayBuffer();
       if (r.status !== 200) throw new Error(`${p} answered ${r.status}`);
       return performance.now() - t0;
@@ -166,6 +169,11 @@ export async function measurePages(
     const coldCustomerMs = await timeFirst(`/customers/c-00001?${PERIOD}`);
     log(`cold: first customer page (one customer's evaluation, tokens, heatmap)      ${ms(coldCustomerMs)}`);
     log(`warm: customers page (sorted, first page, from the cache)                   ${ms(await timeFirst(`/customers?${PERIOD}`))}`);
+    // Every web process computes its own cache: each is warmed before the runs.
+    for (let i = 0; i < 2 * options.processes; i++) {
+      for (const p of [`/?${PERIOD}`, `/customers/c-00001?${PERIOD}`, `/customers?${PERIOD}`]) await timeFirst(p);
+    }
+    await web.requestTimes();
 
     const plan: { label: string; paths: string[]; target: boolean }[] = [
       { label: 'baseline /healthz (SELECT 1)', paths: ['/healthz'], target: false },
@@ -180,23 +188,19 @@ export async function measurePages(
         target: false,
       },
     ];
-    log(`\n${clients} concurrent clients, ${seconds} s per page; server time = arrival to last byte in the server, latency = what clients saw`);
+    log(
+      `\n${clients} concurrent clients, ${seconds} s per page, ${options.processes} web process${options.processes === 1 ? '' : 'es'}; ` +
+        'server time = arrival to last byte in the server, latency = what clients saw',
+    );
     log(`${'page'.padEnd(48)} ${'requests/s'.padStart(10)} ${'server p50'.padStart(10)} ${'server p95'.padStart(10)} ${'latency p50'.padStart(11)} ${'latency p95'.padStart(11)} ${'CPU/request (Node + PG)'.padStart(23)}  errors`);
     const runs: PageRun[] = [];
-    const profiler = process.env.BENCH_PROFILE ? new Session() : undefined;
-    if (profiler) {
-      profiler.connect();
-      await profiler.post('Profiler.enable');
-      await profiler.post('Profiler.start');
-    }
     for (const step of plan) {
-      serverTimes.clear();
-      const cpu0 = process.cpuUsage();
+      const cpu0 = await webCpu();
       const pg0 = options.postgresDir ? await postgresCpu(options.postgresDir) : null;
       const { latencies, errors } = await runLoad(base, cookie, step.paths, seconds, clients);
-      const cpu = process.cpuUsage(cpu0);
+      const cpuSeconds = (await webCpu()) - cpu0;
       const pgSeconds = pg0 === null ? null : (await postgresCpu(options.postgresDir!)) - pg0;
-      const server = [...serverTimes.values()].flat();
+      const server = [...(await web.requestTimes()).values()].flat();
       const run: PageRun = {
         label: step.label,
         target: step.target,
@@ -206,7 +210,7 @@ export async function measurePages(
         latencyP50: percentile(latencies, 50),
         latencyP95: percentile(latencies, 95),
         errors,
-        nodeCpuMs: (cpu.user + cpu.system) / 1000 / Math.max(1, latencies.length),
+        nodeCpuMs: (cpuSeconds * 1000) / Math.max(1, latencies.length),
         postgresCpuMs: pgSeconds === null ? null : (pgSeconds * 1000) / Math.max(1, latencies.length),
       };
       runs.push(run);
@@ -217,15 +221,12 @@ export async function measurePages(
           (runs.length === 1 ? '' : `   (${(healthz / run.rps).toFixed(1)}× /healthz${frame && runs.length > 2 ? `, ${(frame / run.rps).toFixed(1)}× /audit` : ''})`),
       );
     }
-    if (profiler) {
-      const { profile } = await profiler.post('Profiler.stop');
-      await writeFile(process.env.BENCH_PROFILE!, JSON.stringify(profile));
-      profiler.disconnect();
-    }
+    const peaks = await Promise.all(web.pids.map(async (pid) => Number(/VmHWM:\s+(\d+)/.exec(await readFile(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024));
+    log(`peak RSS of the web processes: ${peaks.map((mb) => `${Math.round(mb)} MB`).join(', ')}`);
     const worstP95 = Math.max(...runs.filter((r) => r.target).map((r) => r.serverP95));
     return { coldFleetMs, coldOverviewMs, coldCustomerMs, runs, worstP95 };
   } finally {
-    await new Promise((resolve) => http.close(resolve));
+    await web.stop();
     setDb(undefined);
   }
 }
@@ -247,9 +248,18 @@ async function main(): Promise<void> {
       `data: ${rows.gpuRows.toLocaleString('en-US')} GPU + ${rows.tokenRows.toLocaleString('en-US')} token rollup rows, ${size.rows[0].size}, ` +
         `generated in ${((performance.now() - started) / 1000).toFixed(0)} s`,
     );
-    const figures = await measurePages(db, { seconds: SECONDS, clients: CLIENTS, customers: CUSTOMERS, dataDir: pg.folder, postgresDir: path.join(pg.folder, 'pg'), log });
+    const figures = await measurePages(db, {
+      databaseUrl: pg.server.url,
+      seconds: SECONDS,
+      clients: CLIENTS,
+      customers: CUSTOMERS,
+      dataDir: pg.folder,
+      processes: PROCESSES,
+      postgresDir: path.join(pg.folder, 'pg'),
+      profileDir: process.env.BENCH_PROFILE,
+      log,
+    });
     log(`\nworst server p95 of the three pages: ${figures.worstP95.toFixed(1)} ms — target ≤ ${TARGET_P95_MS} ms: ${figures.worstP95 <= TARGET_P95_MS ? 'met' : 'MISSED'}`);
-    log(`peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MB`);
     if (figures.worstP95 > TARGET_P95_MS) process.exitCode = 1;
   } finally {
     await db.destroy();

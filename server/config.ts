@@ -1,6 +1,7 @@
 // Every setting, parsed once by one schema at start-up. A malformed one stops start-up with one line
 // that names it (and never echoes a secret's value).
 import path from 'node:path';
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
 const url = (protocols: string[]) =>
@@ -22,9 +23,17 @@ const schema = z.object({
   APP_URL: url(['http:', 'https:']).optional(),
   SMTP_URL: url(['smtp:', 'smtps:']).optional(),
   MAIL_FROM: z.string().regex(/^([^<>]*<)?[^@\s<>]+@[^@\s<>]+>?$/, 'must be an email address').optional(),
+  BREAKEVEN_WEB_PROCESSES: z.coerce.number({ invalid_type_error: 'must be a number of processes' })
+    .int('must be a whole number').min(1, 'must be between 1 and 64').max(64, 'must be between 1 and 64')
+    .optional(),
 });
 
-export type Config = Omit<z.infer<typeof schema>, 'BREAKEVEN_DATA_DIR'> & { dataDir: string; appUrl: string };
+export type Config = Omit<z.infer<typeof schema>, 'BREAKEVEN_DATA_DIR' | 'BREAKEVEN_WEB_PROCESSES'> & {
+  dataDir: string;
+  appUrl: string;
+  /** Processes serving the dashboard (server/web-processes.ts). */
+  webProcesses: number;
+};
 
 export class ConfigError extends Error {}
 
@@ -40,9 +49,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const shown = SECRETS.has(name) ? '' : ` (got ${JSON.stringify(present[name])})`;
     throw new ConfigError(`Invalid setting ${name}: ${issue.message}${shown}`);
   }
-  const { BREAKEVEN_DATA_DIR, ...rest } = parsed.data;
+  const { BREAKEVEN_DATA_DIR, BREAKEVEN_WEB_PROCESSES, ...rest } = parsed.data;
   return {
     ...rest,
+    // One per core, at most four: a page is one thread's work, and PostgreSQL needs the cores too.
+    webProcesses: BREAKEVEN_WEB_PROCESSES ?? Math.min(availableParallelism(), 4),
     dataDir: path.resolve(BREAKEVEN_DATA_DIR),
     appUrl: (rest.APP_URL ?? `http://localhost:${rest.PORT}`).replace(/\/$/, ''),
   };

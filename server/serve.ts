@@ -1,6 +1,7 @@
-// `npm start`: migrate → seed the demo when the database is empty → serve, with the background worker
-// (scheduled pulls, maintenance) beside the web server. SIGINT/SIGTERM stop the web server first, then the
-// worker (it finishes or aborts its running jobs), then the database.
+// `npm start`: migrate → seed the demo when the database is empty → serve (from one web process per core:
+// web-processes.ts), with the background worker (scheduled pulls, maintenance) beside the web server.
+// SIGINT/SIGTERM stop the web server first, then the worker (it finishes or aborts its running jobs), then the
+// database.
 import type { Server } from 'node:http';
 import express, { type Express } from 'express';
 import { migrateToLatest } from '../db/migrate.js';
@@ -10,6 +11,7 @@ import { readDemoSignIn, seedDemoWithSignIn } from '../app/services/demo.server.
 import type { Config } from './config.js';
 import { connectDatabase, StartupError } from './database.js';
 import { createApp, loadBuild } from './http.js';
+import { startWebProcesses, type WebProcesses } from './web-processes.js';
 import { resolveSessionSecret } from './secrets.js';
 import { setRuntime } from '../app/lib/runtime.server.js';
 import { ingestionTasks, SCHEDULE_TASK } from '../app/services/connectors/schedule.server.js';
@@ -45,6 +47,7 @@ export async function serve(config: Config, log: (line: string) => void = consol
   await checkPortFree(config.PORT);
   const database = await connectDatabase(config);
   let server: Server | undefined;
+  let web: WebProcesses | undefined;
   let worker: Worker | undefined;
   let signIn: Awaited<ReturnType<typeof readDemoSignIn>>;
   try {
@@ -60,7 +63,15 @@ export async function serve(config: Config, log: (line: string) => void = consol
     const sessionSecret = await resolveSessionSecret(config, (line) => log(`warning: ${line}`));
     setRuntime({ sessionSecret, appUrl: config.appUrl, dataDir: config.dataDir });
     setDb(database.db);
-    server = await listen(createApp(build), config.PORT);
+    if (config.webProcesses > 1) {
+      web = await startWebProcesses(
+        config.webProcesses,
+        { databaseUrl: database.url, sessionSecret, appUrl: config.appUrl, dataDir: config.dataDir, port: config.PORT },
+        log,
+      );
+    } else {
+      server = await listen(createApp(build), config.PORT);
+    }
     // The task registry: each capability adds its task set here.
     const mail = { smtpUrl: config.SMTP_URL, mailFrom: config.MAIL_FROM, dataDir: config.dataDir, appUrl: config.appUrl };
     worker = await startWorker({
@@ -81,6 +92,7 @@ export async function serve(config: Config, log: (line: string) => void = consol
     signIn = await readDemoSignIn(config.dataDir);
   } catch (error) {
     await worker?.stop().catch(() => {});
+    await web?.stop();
     const started = server;
     if (started) await new Promise((resolve) => started.close(resolve));
     await database.close().catch(() => {});
@@ -88,12 +100,13 @@ export async function serve(config: Config, log: (line: string) => void = consol
   }
 
   // Both lines at once: whoever waits for the first reads the second too.
-  log(`Breakeven is running at ${config.appUrl}`);
+  log(`Breakeven is running at ${config.appUrl}${web ? ` (${config.webProcesses} web processes)` : ''}`);
   if (signIn) log(`Demo sign-in: ${signIn.email} / ${signIn.password}`);
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
+      await web?.stop();
       await new Promise<void>((resolve) => {
         if (!server) return resolve();
         server.close(() => resolve());

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -93,6 +93,51 @@ describe('breakeven serve with DATABASE_URL', () => {
     expect(result.code).toBe(2);
     expect(result.stderr.trim()).toBe('breakeven serve: Invalid setting PORT: must be a port number (got "eighty")');
   });
+});
+
+/** The web processes (server/web-process.js) a `breakeven serve` primary has forked. */
+async function webProcesses(primary: number): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
+    if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === primary && cmdline.includes('web-process.js')) pids.push(Number(entry));
+  }
+  return pids;
+}
+
+describe('breakeven serve with several web processes', () => {
+  it('serves pages, replaces a web process that dies, and stops them all', async () => {
+    const { url: databaseUrl } = await emptyDatabase();
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'breakeven-web-'));
+    const port = await freePort();
+    const running = await serve({ DATABASE_URL: databaseUrl, PORT: String(port), BREAKEVEN_DATA_DIR: dataDir, BREAKEVEN_WEB_PROCESSES: '2' });
+    expect(running.output()).toContain(`is running at http://localhost:${port} (2 web processes)`);
+    const primary = running.child.pid!;
+    const before = await webProcesses(primary);
+    expect(before).toHaveLength(2);
+
+    // Signed in through one process, read through whichever gets the connection: sessions are in the database.
+    const [, email, password] = /Demo sign-in: (\S+) \/ (\S+)/.exec(running.output())!;
+    for (let i = 0; i < 4; i++) expect(await signInAndRead(`http://127.0.0.1:${port}`, email, password, '/customers')).toContain('Customers');
+
+    process.kill(before[0], 'SIGKILL');
+    let after: number[] = [];
+    for (let i = 0; i < 100 && !(after.length === 2 && !after.includes(before[0])); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      after = await webProcesses(primary);
+    }
+    expect(after).toHaveLength(2);
+    expect(after).not.toContain(before[0]);
+    expect(running.output()).toMatch(/a web process exited \(SIGKILL\); starting another/);
+    for (let i = 0; i < 4; i++) expect((await fetch(`http://127.0.0.1:${port}/healthz`, { headers: { Connection: 'close' } })).status).toBe(200);
+
+    running.child.kill('SIGTERM');
+    expect(await running.exited).toBe(0);
+    for (const pid of after) expect(() => process.kill(pid, 0)).toThrow();
+    await rm(dataDir, { recursive: true, force: true });
+  }, 120_000);
 });
 
 describe('breakeven serve without DATABASE_URL', () => {

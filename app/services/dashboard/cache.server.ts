@@ -3,6 +3,7 @@
 // a fingerprint of what the engine reads (db/queries/data-version.ts), read at most once a second. When it
 // moves, the next request recomputes in the background and waits for it a little; if the recompute takes longer,
 // the previous figures are served, marked as not fresh, and replaced as soon as the recompute ends.
+import cluster from 'node:cluster';
 import type { Db } from '../../../db/client.js';
 import { dataFingerprint } from '../../../db/queries/data-version.js';
 
@@ -13,36 +14,57 @@ const WAIT_FOR_REFRESH_MS = Number(process.env.BREAKEVEN_DASHBOARD_WAIT_MS ?? 20
 
 interface VersionState {
   value: string;
-  checkedAt: number;
-  pending?: Promise<string>;
+  /** When the read that gave `value` started (performance.now()). */
+  readAt: number;
+  pending?: { startedAt: number; promise: Promise<string> };
 }
 
 const versions = new WeakMap<Db, VersionState>();
 
+/** When this process last learnt that figures changed: a fingerprint read that started earlier is stale. */
+let invalidatedAt = -Infinity;
+
+export const INVALIDATE_DASHBOARD = 'breakeven:invalidate-dashboard';
+
+// With several web processes (server/web-processes.ts), a change made through another one arrives as a message.
+if (cluster.isWorker) {
+  process.on('message', (m: unknown) => {
+    if ((m as { type?: unknown })?.type === INVALIDATE_DASHBOARD) invalidatedAt = performance.now();
+  });
+}
+
 /** The data version: the fingerprint, re-read when older than a second (one read in flight at a time). */
 export async function dataVersion(db: Db): Promise<string> {
   let state = versions.get(db);
-  if (!state) versions.set(db, (state = { value: '', checkedAt: -Infinity }));
-  if (Date.now() - state.checkedAt < VERSION_TTL_MS) return state.value;
-  if (state.pending === undefined) {
+  if (!state) versions.set(db, (state = { value: '', readAt: -Infinity }));
+  const now = performance.now();
+  if (now - state.readAt < VERSION_TTL_MS && state.readAt > invalidatedAt) return state.value;
+  let pending = state.pending;
+  if (pending === undefined || pending.startedAt <= invalidatedAt) {
     const s = state;
-    s.pending = dataFingerprint(db)
+    const promise = dataFingerprint(db)
       .then((value) => {
-        s.value = value;
-        s.checkedAt = Date.now();
+        if (now >= s.readAt) {
+          s.value = value;
+          s.readAt = now;
+        }
         return value;
       })
       .finally(() => {
-        s.pending = undefined;
+        if (s.pending?.promise === promise) s.pending = undefined;
       });
+    s.pending = pending = { startedAt: now, promise };
   }
-  return state.pending!;
+  return pending.promise;
 }
 
-/** After a change made here (a reservation, a price book): the next request re-reads the fingerprint at once. */
-export function invalidateDashboard(db: Db): void {
-  const state = versions.get(db);
-  if (state) state.checkedAt = -Infinity;
+/**
+ * After a change made here (a reservation, a price book): the next request re-reads the fingerprint at once, in
+ * this process and — told through the primary — in the other web processes.
+ */
+export function invalidateDashboard(): void {
+  invalidatedAt = performance.now();
+  if (cluster.isWorker) process.send?.({ type: INVALIDATE_DASHBOARD });
 }
 
 export interface Cached<T> {

@@ -99,6 +99,6 @@ export async function importPriceBookText(db: Db, actor: Actor, text: string): P
       message: `Price book "${book.name}" imported: ${counts[0].n} offers and ${counts[1].n} capacity profiles, in force from ${book.effective_from.toISOString().slice(0, 10)}.`,
     };
   });
-  if (outcome.ok) invalidateDashboard(db);
+  if (outcome.ok) invalidateDashboard();
   return outcome;
 }

@@ -171,7 +171,7 @@ export async function createReservation(db: Db, actor: Actor, input: Reservation
     await recordAudit(trx, { userId: actor.id, actor: actor.email, action: 'create', entity: 'reservation', entityId: String(id), before: null, after: audited(after) });
     return { ok: true, id, message: `Reservation ${id} created: ${after.gpus} × ${after.gpu_type} for ${after.customer ?? `pool ${after.pool}`}.` };
   });
-  if (outcome.ok) invalidateDashboard(db);
+  if (outcome.ok) invalidateDashboard();
   return outcome;
 }
 
@@ -186,7 +186,7 @@ export async function editReservation(db: Db, actor: Actor, id: number, input: R
     await recordAudit(trx, { userId: actor.id, actor: actor.email, action: 'update', entity: 'reservation', entityId: String(id), before: audited(before), after: audited(after) });
     return { ok: true, id, message: `Reservation ${id} saved.` };
   });
-  if (outcome.ok) invalidateDashboard(db);
+  if (outcome.ok) invalidateDashboard();
   return outcome;
 }
 
@@ -203,6 +203,6 @@ export async function endReservation(db: Db, actor: Actor, id: number, now: Date
     await recordAudit(trx, { userId: actor.id, actor: actor.email, action: 'update', entity: 'reservation', entityId: String(id), before: audited(before), after: audited(after) });
     return { ok: true, id, message: `Reservation ${id} ended at ${end.toISOString().slice(0, 16).replace('T', ' ')} UTC.` };
   });
-  if (outcome.ok) invalidateDashboard(db);
+  if (outcome.ok) invalidateDashboard();
   return outcome;
 }
