@@ -4,8 +4,9 @@
 //   - focus.csv for the year (customer × day × charge);
 //   - 10 million CSV rows from a generator, through the same writer, with the RSS sampled every million rows:
 //     the writer's memory stays flat whatever the length.
-// Printed: rows, time to the first byte (the engine's evaluation of the period), time writing, rows/s and peak RSS.
-// Target (issue 7): ≥ 100,000 rows/s and peak RSS ≤ 200 MB.
+// Printed: rows, time to the first row (the engine's evaluation of the period, pool by pool), time writing, rows/s
+// end to end (rows / (first row + writing)) and writing only, and peak RSS.
+// Target (issue 7): ≥ 100,000 rows/s end to end and peak RSS ≤ 200 MB.
 //
 // BENCH_CUSTOMERS (1000), BENCH_DAYS (365) and BENCH_STREAM_ROWS (10,000,000) change the run; BENCH_PROFILE=DIR
 // writes a CPU profile of each export's process there.
@@ -17,7 +18,7 @@ import { sql } from 'kysely';
 import { createDb } from '../db/client.js';
 import { startLocalPostgres } from '../db/local-postgres.js';
 import { migrateToLatest } from '../db/migrate.js';
-import { csvChunks, type CsvExport, type Row } from '../app/services/exports/csv.server.js';
+import { csvChunks, CsvText, type CsvExport, type Row } from '../app/services/exports/csv.server.js';
 import { focusExport } from '../app/services/exports/focus.server.js';
 import { costsExport, type ExportPeriod } from '../app/services/exports/tables.server.js';
 import { DAYS, END, generate } from './pages-data.js';
@@ -36,27 +37,25 @@ interface Measure {
   samples: number[];
 }
 
-/** Writes the CSV to nowhere, counting; RSS sampled every `every` rows. */
+/** Writes the CSV to nowhere, counting; RSS sampled every `every` rows. "First byte": of the first row (the header comes at once). */
 async function drain(file: CsvExport, started: number, every = 0): Promise<Measure> {
   let rows = 0;
   const samples: number[] = [];
-  async function* counted(): AsyncGenerator<Row> {
-    for await (const row of file.rows as AsyncIterable<Row>) {
-      rows++;
+  let firstByteMs = 0;
+  let writing = 0;
+  async function* counted(): AsyncGenerator<Row | CsvText> {
+    for await (const row of file.rows as AsyncIterable<Row | CsvText>) {
+      if (!firstByteMs) {
+        firstByteMs = performance.now() - started;
+        writing = performance.now();
+      }
+      rows += row instanceof CsvText ? row.rows : 1;
       if (every && rows % every === 0) samples.push(process.memoryUsage.rss() / MB);
       yield row;
     }
   }
   let bytes = 0;
-  let firstByteMs = 0;
-  let writing = 0;
-  for await (const chunk of csvChunks({ header: file.header, rows: counted() })) {
-    if (!firstByteMs) {
-      firstByteMs = performance.now() - started;
-      writing = performance.now();
-    }
-    bytes += Buffer.byteLength(chunk);
-  }
+  for await (const chunk of csvChunks({ header: file.header, rows: counted() })) bytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
   return { rows, bytes, firstByteMs, writeMs: performance.now() - writing, peakRssMb: process.resourceUsage().maxRSS / 1024, samples };
 }
 
@@ -104,12 +103,15 @@ function runChild(kind: string, url: string, from: Date, to: Date): Promise<Meas
 }
 
 function report(label: string, m: Measure, log: (line: string) => void): void {
-  const rate = m.rows / (m.writeMs / 1000);
+  const rate = m.rows / ((m.firstByteMs + m.writeMs) / 1000);
+  const writingRate = m.rows / (m.writeMs / 1000);
+  const n = (x: number) => Math.round(x).toLocaleString('en-US').padStart(10);
   log(
     `${label.padEnd(34)} ${m.rows.toLocaleString('en-US').padStart(12)} rows ${(m.bytes / MB).toFixed(0).padStart(6)} MB  ` +
-      `first byte ${(m.firstByteMs / 1000).toFixed(1).padStart(6)} s  writing ${(m.writeMs / 1000).toFixed(1).padStart(6)} s  ` +
-      `${Math.round(rate).toLocaleString('en-US').padStart(10)} rows/s  peak RSS ${m.peakRssMb.toFixed(0).padStart(5)} MB` +
-      `   ${rate >= TARGET_ROWS_PER_S ? 'rows/s ok' : 'rows/s BELOW target'}, ${m.peakRssMb <= TARGET_RSS_MB ? 'RSS ok' : 'RSS ABOVE target'}`,
+      `first row ${(m.firstByteMs / 1000).toFixed(1).padStart(6)} s  writing ${(m.writeMs / 1000).toFixed(1).padStart(6)} s  ` +
+      `${n(rate)} rows/s end to end (${n(writingRate)} writing)  peak RSS ${m.peakRssMb.toFixed(0).padStart(5)} MB` +
+      `   ${rate >= TARGET_ROWS_PER_S ? 'rows/s ok' : 'rows/s BELOW target'}, ${m.peakRssMb <= TARGET_RSS_MB ? 'RSS ok' : 'RSS ABOVE target'}` +
+      `  (load average ${loadavg().map((x) => x.toFixed(1)).join(' ')})`,
   );
   if (m.samples.length) log(`  RSS every million rows (MB): ${m.samples.map((s) => s.toFixed(0)).join(' ')}`);
 }
@@ -134,7 +136,8 @@ async function main(): Promise<void> {
     log(`data: ${rows.gpuRows.toLocaleString('en-US')} GPU + ${rows.tokenRows.toLocaleString('en-US')} token rollup rows, ${size.rows[0].size}, generated in ${((performance.now() - started) / 1000).toFixed(0)} s`);
     const from = new Date(END.getTime() - DAYS * 86_400_000);
     log(`\nperiod: ${from.toISOString().slice(0, 10)} to ${END.toISOString().slice(0, 10)} (${DAYS} days); each export in its own process, written to nowhere`);
-    log('first byte = the engine evaluating the period from the rollups (what the dashboard caches); writing = rows → CSV');
+    log('first row = the engine evaluating the period pool by pool from one read of the rollups (focus.csv: and its rows, kept on disk');
+    log('until the total is known); writing = rows → CSV; rows/s end to end = rows / (first row + writing)');
     report('costs.csv (customer × day × scenario)', await runChild('costs', server.url, from, END), log);
     report('focus.csv (customer × day × charge)', await runChild('focus', server.url, from, END), log);
     report(`${(STREAM_ROWS / 1e6).toFixed(0)} million generated rows (writer only)`, await runChild('stream', server.url, from, END), log);

@@ -8,7 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import { MAX_PERIOD_DAYS } from '../../app/domain/period.js';
 import { sortParam } from '../../app/lib/customers-sort.js';
 import { parseCustomersQuery } from '../../app/services/dashboard/customers.server.js';
-import { csvReadable, type CsvExport, type Row } from '../../app/services/exports/csv.server.js';
+import { csvReadable, CsvText, type CsvExport, type Row } from '../../app/services/exports/csv.server.js';
 import { focusExport } from '../../app/services/exports/focus.server.js';
 import {
   costsExport,
@@ -51,9 +51,9 @@ export function exportPeriod(options: Context['options']): ExportPeriod {
 /** Counts rows as they pass. */
 function counted(file: CsvExport): { file: CsvExport; rows: () => number } {
   let n = 0;
-  async function* rows(): AsyncGenerator<Row> {
-    for await (const row of file.rows as AsyncIterable<Row>) {
-      n++;
+  async function* rows(): AsyncGenerator<Row | CsvText> {
+    for await (const row of file.rows as AsyncIterable<Row | CsvText>) {
+      n += row instanceof CsvText ? row.rows : 1;
       yield row;
     }
   }

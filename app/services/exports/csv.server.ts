@@ -1,7 +1,8 @@
 // Every CSV the app and the command line write goes through here: RFC 4180 (CRLF records, fields quoted when
 // they hold a comma, quote or line break) by csv-stringify, UTF-8 without a byte-order mark, a fixed header, and
 // text cells neutralised against spreadsheet formulas. Rows are pulled lazily, a batch at a time, so a file of
-// any length streams in constant memory.
+// any length streams in constant memory. A wide, long file (FOCUS: 57 columns) may hand over records it wrote
+// itself with csvLine, the same rules without csv-stringify's per-cell overhead.
 import { Readable } from 'node:stream';
 import { stringify } from 'csv-stringify/sync';
 
@@ -15,11 +16,19 @@ export class Text {
 
 export type Row = readonly (Cell | Text)[];
 
+/** Records already written as CSV (by csvLine): UTF-8 text of whole records, and how many. */
+export class CsvText {
+  constructor(
+    readonly text: string | Uint8Array,
+    readonly rows: number,
+  ) {}
+}
+
 export interface CsvExport {
   /** The download's name, e.g. costs-2026-10-01-to-2026-11-01.csv. */
   filename: string;
   header: readonly string[];
-  rows: Iterable<Row> | AsyncIterable<Row>;
+  rows: Iterable<Row | CsvText> | AsyncIterable<Row | CsvText>;
 }
 
 /**
@@ -39,15 +48,32 @@ function cellText(cell: Cell | Text): string {
   return typeof cell === 'number' ? String(cell) : cell;
 }
 
+/** One record, as csv-stringify writes it with OPTIONS: a cell holding a comma, a quote, CR or LF is quoted. */
+export function csvLine(row: Row): string {
+  let line = '';
+  for (let i = 0; i < row.length; i++) {
+    const cell = cellText(row[i]);
+    if (i > 0) line += ',';
+    line += /[",\r\n]/.test(cell) ? `"${cell.replace(/"/g, '""')}"` : cell;
+  }
+  return `${line}\r\n`;
+}
+
 // csv-stringify quotes a cell holding its record delimiter (CRLF) but not a lone LF or CR, which RFC 4180
 // readers (and spreadsheets) take as the end of the record: such cells are quoted too.
 const OPTIONS = { record_delimiter: 'windows' as const, quoted_string: false, quoted_match: /[\r\n]/ };
 
-/** The header and rows as CSV text chunks of about `batch` rows each. */
-export async function* csvChunks(file: Pick<CsvExport, 'header' | 'rows'>, batch = 2_000): AsyncGenerator<string> {
+/** The header and rows as CSV text chunks of about `batch` rows each (records written already pass as they are). */
+export async function* csvChunks(file: Pick<CsvExport, 'header' | 'rows'>, batch = 2_000): AsyncGenerator<string | Uint8Array> {
   yield stringify([file.header.map(String)], OPTIONS);
   let pending: string[][] = [];
-  for await (const row of file.rows as AsyncIterable<Row>) {
+  for await (const row of file.rows as AsyncIterable<Row | CsvText>) {
+    if (row instanceof CsvText) {
+      if (pending.length) yield stringify(pending, OPTIONS);
+      pending = [];
+      yield row.text;
+      continue;
+    }
     pending.push(row.map(cellText));
     if (pending.length >= batch) {
       yield stringify(pending, OPTIONS);
@@ -66,7 +92,7 @@ export function csvStream(file: Pick<CsvExport, 'header' | 'rows'>): ReadableStr
       async pull(controller) {
         const next = await chunks.next();
         if (next.done) controller.close();
-        else controller.enqueue(encoder.encode(next.value));
+        else controller.enqueue(typeof next.value === 'string' ? encoder.encode(next.value) : next.value);
       },
       async cancel() {
         await chunks.return(undefined);
@@ -78,7 +104,7 @@ export function csvStream(file: Pick<CsvExport, 'header' | 'rows'>): ReadableStr
 
 /** The CSV as a Node stream (the command line writes it to a file or stdout). */
 export function csvReadable(file: Pick<CsvExport, 'header' | 'rows'>): Readable {
-  return Readable.from(csvChunks(file), { objectMode: false, encoding: 'utf8' });
+  return Readable.from(csvChunks(file), { objectMode: false });
 }
 
 /** A download: streamed, named with its period, never cached (it holds figures only signed-in users may read). */

@@ -4,6 +4,10 @@
 // demand above the reservation as on-demand GPU usage; customers without reservations on on-demand GPUs
 // (telemetry) or on the inference API (tokens only). One row per customer × UTC day × charge.
 // Mapping and rounding: docs/decisions/050-exports.md.
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import type { Db } from '../../../db/client.js';
 import type { ReservationRow } from '../../../db/queries/reservations.js';
 import { allocateUnits, formatDecimal, formatUnits, roundUnits } from '../../domain/rounding.js';
@@ -13,11 +17,12 @@ import { emptyTelemetry } from '../costing/columns.js';
 import type { CustomerInput, ScopeResult } from '../costing/evaluate.js';
 import type { GpuTypePrices } from '../costing/prices.js';
 import { cheapestApiOffer, customerSeries } from '../costing/series.js';
-import { evaluateWindow, type WindowEvaluation } from '../costing.server.js';
+import type { WindowEvaluation } from '../costing.server.js';
 import { fleetTotals, type Unit } from '../dashboard/fleet-totals.server.js';
-import { fleetOf } from '../dashboard/fleet.server.js';
+import { fleetOf, windowDays, type FleetEvaluation } from '../dashboard/fleet.server.js';
 import { withEvaluationSlot } from '../dashboard/limit.server.js';
-import { text, type CsvExport, type Row } from './csv.server.js';
+import { csvLine, CsvText, text, type CsvExport, type Row } from './csv.server.js';
+import { evaluateByPool } from './fleet-stream.server.js';
 import { isoSeconds, periodFilename, type ExportPeriod } from './tables.server.js';
 
 const DAY_MS = 86_400_000;
@@ -41,6 +46,8 @@ export const MILLION_TOKENS = '1000000 Tokens';
 
 type Kind = 'purchase' | 'used' | 'unused' | 'on_demand' | 'api';
 type TokenClass = 'input' | 'cached_input' | 'cache_write_input' | 'output';
+
+const TOKEN_CLASSES: TokenClass[] = ['input', 'cached_input', 'cache_write_input', 'output'];
 
 const TOKEN_CLASS_LABEL: Record<TokenClass, string> = {
   input: 'Uncached Input Tokens',
@@ -102,6 +109,8 @@ interface Context {
   dayOf: (h: number) => number;
   names: Map<number, { slug: string; name: string; pool: string | null }>;
   idOf: Map<string, number>;
+  /** Per day of the period, its charge and billing periods as written (formatted once, not once a row). */
+  dates: { start: string; end: string; monthStart: string; monthEnd: string }[];
 }
 
 const customerAccount = (c: { slug: string; name: string; pool: string | null }): Account => ({ id: c.slug, name: c.name, type: 'Customer', pool: c.pool });
@@ -235,6 +244,9 @@ function reservationCharges(out: Charges, ctx: Context, type: GpuTypePrices, own
 function apiCharges(out: Charges, ctx: Context, account: Account, input: CustomerInput): void {
   const { from_ms: fromMs, hours, segments } = ctx.e.ctx;
   const t = input.tokens;
+  // A day's row per model, class, provider and price, summed here in the order of the rows (as Charges.add would,
+  // with a shorter key: this runs for every token row) and handed to `out` in the order first met.
+  const days = new Map<string, { charge: Omit<Charge, 'quantity' | 'cost' | 'listCost'>; quantity: number; cost: number }>();
   for (let k = 0; k < t.length; k++) {
     const i = t.rows[k];
     const h = (t.epoch_hour[i] * HOUR_MS - fromMs) / HOUR_MS;
@@ -261,12 +273,23 @@ function apiCharges(out: Charges, ctx: Context, account: Account, input: Custome
       output: row.output_tokens,
     };
     const day = ctx.dayOf(h);
-    for (const cls of Object.keys(counts) as TokenClass[]) {
+    for (const cls of TOKEN_CLASSES) {
+      const quantity = counts[cls];
+      if (!(quantity > 0)) continue;
       const p = prices[cls];
-      const cost = (counts[cls] * p) / 1e6;
-      out.add({ day, kind: 'api', account, gpuType: null, model, tokenClass: cls, provider: offer.provider, commitment: null, listUnitPrice: p, contractedUnitPrice: p }, counts[cls], cost, cost);
+      const cost = (quantity * p) / 1e6;
+      const key = `${day}|${t.model[i]}|${cls}|${offer.provider}|${p}`;
+      const known = days.get(key);
+      if (known) {
+        known.quantity += quantity;
+        known.cost += cost;
+      } else {
+        const charge = { day, kind: 'api' as const, account, gpuType: null, model, tokenClass: cls, provider: offer.provider, commitment: null, listUnitPrice: p, contractedUnitPrice: p };
+        days.set(key, { charge, quantity, cost });
+      }
     }
   }
+  for (const { charge, quantity, cost } of days.values()) out.add(charge, quantity, cost, cost);
 }
 
 /** What one customer pays when it stands alone: its reservations (+ overflow), else the API or on-demand GPUs. */
@@ -389,8 +412,24 @@ const nextMonth = (ms: number) => {
   return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
 };
 
+/** The dates of the period's days, as the rows write them. */
+function periodDates(firstDay: number, days: number): Context['dates'] {
+  return Array.from({ length: days }, (_, d) => {
+    const start = (firstDay + d) * DAY_MS;
+    return { start: isoSeconds(start), end: isoSeconds(start + DAY_MS), monthStart: isoSeconds(monthStart(start)), monthEnd: isoSeconds(nextMonth(start)) };
+  });
+}
+
+/** A reservation's CommitmentDiscountName, formatted once per reservation. */
+const commitmentNames = new WeakMap<ReservationRow, string>();
+function commitmentName(r: ReservationRow, gpuType: string | null): string {
+  let name = commitmentNames.get(r);
+  if (name === undefined) commitmentNames.set(r, (name = `${r.gpus} × ${gpuType}, ${r.provider}, ${isoSeconds(r.starts_at)} to ${isoSeconds(r.ends_at)}`));
+  return name;
+}
+
 function focusRow(ctx: Context, c: Charge, r: Rounded): Row {
-  const start = (ctx.firstDay + c.day) * DAY_MS;
+  const dates = ctx.dates[c.day];
   const gpu = c.kind !== 'api';
   const commitment = c.commitment;
   const isUsageOfCommitment = c.kind === 'used' || c.kind === 'unused';
@@ -409,19 +448,19 @@ function focusRow(ctx: Context, c: Charge, r: Rounded): Row {
     'Breakeven',
     'Fleet',
     'USD',
-    isoSeconds(nextMonth(start)),
-    isoSeconds(monthStart(start)),
+    dates.monthEnd,
+    dates.monthStart,
     null, // CapacityReservationId
     null, // CapacityReservationStatus
     purchase ? 'Purchase' : 'Usage',
     null, // ChargeClass: null unless a correction
     text(description(c)),
     purchase ? 'Recurring' : 'Usage-Based',
-    isoSeconds(start + DAY_MS),
-    isoSeconds(start),
+    dates.end,
+    dates.start,
     commitment ? 'Usage' : null,
     commitment ? `reservation-${commitment.id}` : null,
-    commitment ? text(`${commitment.gpus} × ${c.gpuType}, ${commitment.provider}, ${isoSeconds(commitment.starts_at)} to ${isoSeconds(commitment.ends_at)}`) : null,
+    commitment ? text(commitmentName(commitment, c.gpuType)) : null,
     commitment ? q(c.quantity) : null,
     c.kind === 'used' ? 'Used' : c.kind === 'unused' ? 'Unused' : null,
     commitment ? 'Reservation' : null,
@@ -460,37 +499,149 @@ function focusRow(ctx: Context, c: Charge, r: Rounded): Row {
   ];
 }
 
+/** A unit's rows, written to the spill file with its floor cents; `plusOne` are the rows that differ with a cent more. */
+interface SpilledUnit {
+  name: string;
+  current_usd: number;
+  /** ⌊current_usd·100⌋ as allocateUnits computes it: the unit's share is this or one cent more. */
+  floor: number;
+  offset: number;
+  bytes: number;
+  rows: number;
+  plusOne: { start: number; end: number; line: string }[];
+}
+
 /**
- * The FOCUS rows of a period. It evaluates the period afresh (the dashboard's cache keeps no hourly series),
- * then writes unit by unit: the file's BilledCost and EffectiveCost each add up to the overview's "current"
- * total, to the cent.
+ * The formatted rows of every unit, on disk until the file's total is known. Why: a unit's cents are its share of
+ * the file's total by largest remainder, which depends on every unit — known only once the whole period is
+ * evaluated — while the rows of a year do not fit in memory. Each unit is written with its floor share and the
+ * few rows that change with one cent more (allocateUnits gives each unit its floor or one cent more).
  */
-export async function focusExport(db: Db, period: ExportPeriod): Promise<CsvExport & { totalUsd: number }> {
+class UnitSpill {
+  private constructor(private readonly fd: number) {}
+
+  private size = 0;
+
+  /** An anonymous file: unlinked once open, so nothing is left on disk whatever ends the process. */
+  static open(): UnitSpill {
+    const dir = mkdtempSync(path.join(tmpdir(), 'breakeven-focus-'));
+    try {
+      return new UnitSpill(openSync(path.join(dir, 'rows'), 'w+'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  add(ctx: Context, unit: Unit): SpilledUnit {
+    const charges = unitCharges(ctx, unit);
+    const floor = Math.floor(unit.current_usd * 100 + 1e-9);
+    const rounded = roundUnit(charges, floor);
+    const more = roundUnit(charges, floor + 1);
+    const order = charges.map((_, i) => i).sort((a, b) => charges[a].day - charges[b].day || (charges[a].account.id < charges[b].account.id ? -1 : charges[a].account.id > charges[b].account.id ? 1 : 0));
+    // Written 64 kB at a time: memory holds a few rows of a unit, not its text (a year of a pool is ~10 MB).
+    const offset = this.size;
+    let text = '';
+    let bytes = 0;
+    const plusOne: SpilledUnit['plusOne'] = [];
+    for (const i of order) {
+      const line = csvLine(focusRow(ctx, charges[i], rounded[i]));
+      const length = Buffer.byteLength(line);
+      const r = rounded[i];
+      const m = more[i];
+      if (r.billed !== m.billed || r.effective !== m.effective || r.list !== m.list) {
+        plusOne.push({ start: bytes, end: bytes + length, line: csvLine(focusRow(ctx, charges[i], m)) });
+      }
+      text += line;
+      bytes += length;
+      if (text.length >= 64 * 1024) {
+        this.size += writeSync(this.fd, text, this.size, 'utf8');
+        text = '';
+      }
+    }
+    this.size += writeSync(this.fd, text, this.size, 'utf8');
+    if (this.size - offset !== bytes) throw new Error('the FOCUS spill file was not written whole');
+    return { name: unit.name, current_usd: unit.current_usd, floor, offset, bytes, rows: charges.length, plusOne };
+  }
+
+  /** Read buffer, reused: pieces are handed over as (young, cheaply collected) strings, not as fresh buffers. */
+  private readonly buf = Buffer.allocUnsafe(64 * 1024);
+
+  /** A unit's rows with its share of the total in cents, in pieces of at most 64 kB (the last one counts the rows). */
+  *read(unit: SpilledUnit, cents: number): Generator<CsvText> {
+    if (cents !== unit.floor && cents !== unit.floor + 1) throw new Error(`unit ${unit.name}: ${cents} cents is not its floor share or one more`);
+    const edits = cents === unit.floor ? [] : unit.plusOne;
+    const rows = (end: number) => (end === unit.bytes ? unit.rows : 0);
+    const decoder = new StringDecoder('utf8');
+    let at = 0;
+    let edit = 0;
+    while (at < unit.bytes) {
+      const next = edit < edits.length ? edits[edit].start : unit.bytes;
+      if (at === next) {
+        at = edits[edit].end;
+        yield new CsvText(edits[edit++].line, rows(at));
+        continue;
+      }
+      const got = readSync(this.fd, this.buf, 0, Math.min(this.buf.length, next - at), unit.offset + at);
+      if (got <= 0) throw new Error('the FOCUS spill file ended early');
+      at += got;
+      // A piece may end inside a character: the decoder keeps its first bytes for the next piece.
+      yield new CsvText(decoder.write(this.buf.subarray(0, got)), rows(at));
+    }
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+}
+
+/**
+ * The FOCUS rows of a period, evaluated pool by pool (fleet-stream.server.ts) as the first row is asked for. Each
+ * unit (fleet-totals.server.ts: a pool on its reservation, or a customer) is priced as the overview prices it, and
+ * its rows written to disk; once every unit is known, the file's total (= the overview's "current" total) is shared
+ * out to the units and their rows read back, largest unit first: BilledCost and EffectiveCost each add up to it,
+ * to the cent. Memory holds one pool's evaluation and one unit's rows.
+ */
+export async function focusExport(
+  db: Db,
+  period: ExportPeriod,
+  // Tests pass one evaluation of the whole fleet here, to hold the pool-by-pool file to it.
+  evaluations: (window: { from: Date; to: Date }) => AsyncIterable<WindowEvaluation> = (window) => evaluateByPool(db, window, { pools: true }),
+): Promise<CsvExport> {
   const window = { from: period.from, to: period.to };
-  const e = await withEvaluationSlot(() => evaluateWindow(db, { ...window, overflow: 'on_demand' }));
+  const dates = periodDates(Math.floor(period.from.getTime() / DAY_MS), windowDays(period.from, period.to).length);
+  async function* records(): AsyncGenerator<CsvText> {
+    const spill = UnitSpill.open();
+    try {
+      const units = await withEvaluationSlot(async () => {
+        const out: SpilledUnit[] = [];
+        for await (const e of evaluations(window)) {
+          const ctx = contextOf(e, window, dates);
+          for (const unit of fleetTotals(ctx.fleet).units) out.push(spill.add(ctx, unit));
+        }
+        return out;
+      });
+      // fleetTotals' order: what is paid, most first.
+      units.sort((a, b) => b.current_usd - a.current_usd || (a.name < b.name ? -1 : 1));
+      const cents = allocateUnits(units.map((u) => u.current_usd));
+      for (let k = 0; k < units.length; k++) yield* spill.read(units[k], cents[k]);
+    } finally {
+      spill.close();
+    }
+  }
+  return { filename: periodFilename('focus', period), header: FOCUS_COLUMNS, rows: records() };
+}
+
+/** What the charge builders need of one group's evaluation. */
+function contextOf(e: WindowEvaluation, window: { from: Date; to: Date }, dates: Context['dates']): Context & { fleet: FleetEvaluation } {
   const fleet = fleetOf(e, window, 'on_demand');
-  const units = fleetTotals(fleet).units;
   const firstDay = Math.floor(e.ctx.from_ms / DAY_MS);
-  const ctx: Context = {
+  return {
     e,
+    fleet,
     firstDay,
     dayOf: (h) => Math.floor((e.ctx.from_ms + h * HOUR_MS) / DAY_MS) - firstDay,
     names: new Map(fleet.customers.map((c) => [c.id, { slug: c.slug, name: c.name, pool: c.pool }])),
     idOf: new Map(fleet.customers.map((c) => [c.slug, c.id])),
-  };
-  const unitCents = allocateUnits(units.map((u) => u.current_usd));
-  function* lines(): Generator<Row> {
-    for (let k = 0; k < units.length; k++) {
-      const charges = unitCharges(ctx, units[k]);
-      const rounded = roundUnit(charges, unitCents[k]);
-      const order = charges.map((_, i) => i).sort((a, b) => charges[a].day - charges[b].day || (charges[a].account.id < charges[b].account.id ? -1 : charges[a].account.id > charges[b].account.id ? 1 : 0));
-      for (const i of order) yield focusRow(ctx, charges[i], rounded[i]);
-    }
-  }
-  return {
-    filename: periodFilename('focus', period),
-    header: FOCUS_COLUMNS,
-    rows: lines(),
-    totalUsd: units.reduce((s, u) => s + u.current_usd, 0),
+    dates,
   };
 }

@@ -7,11 +7,13 @@ import { listRecentRuns, streamRejectedRows } from '../../../db/queries/ingestio
 import type { Period } from '../../domain/period.js';
 import { allocateUnits, formatDecimal, formatUnits } from '../../domain/rounding.js';
 import { loadCustomersTable, type CustomersQuery } from '../dashboard/customers.server.js';
-import { dailySeries, loadFleet, SCENARIOS } from '../dashboard/fleet.server.js';
+import { dailySeries, fleetOf, loadFleet, peekFleet, SCENARIOS, windowDays } from '../dashboard/fleet.server.js';
+import { withEvaluationSlot } from '../dashboard/limit.server.js';
 import { loadPriceRows } from '../dashboard/prices.server.js';
 import { loadRecommendationsTable, type RecommendationsQuery } from '../dashboard/recommendations.server.js';
 import { loadReservationRows } from '../dashboard/reservations.server.js';
 import { text, type CsvExport, type Row } from './csv.server.js';
+import { evaluateByPool } from './fleet-stream.server.js';
 
 export type ExportPeriod = Pick<Period, 'from' | 'to' | 'fromParam' | 'toParam'>;
 
@@ -65,31 +67,49 @@ export async function customersExport(db: Db, period: ExportPeriod, query: Omit<
 
 export const COSTS_HEADER = ['day', 'customer', 'gpu_type', 'scenario', 'cost_usd'] as const;
 
+type CustomerDaily = ReturnType<typeof dailySeries>[number];
+
+/**
+ * Each priced customer's daily arrays, by slug: from the dashboard's evaluation when it holds this period (the
+ * overview was just viewed), else evaluated pool by pool from one streamed read, keeping only these arrays
+ * (4 × days numbers a customer) — never the fleet's hourly series.
+ */
+async function customerDailies(db: Db, window: { from: Date; to: Date }, filter: { customer?: string | null }): Promise<CustomerDaily[]> {
+  if (peekFleet(db, window)) return dailySeries((await loadFleet(db, window)).value, filter);
+  return withEvaluationSlot(async () => {
+    const out: CustomerDaily[] = [];
+    for await (const e of evaluateByPool(db, window, { pools: false })) out.push(...dailySeries(fleetOf(e, window, 'on_demand'), filter));
+    return out.sort((a, b) => (a.customer.slug < b.customer.slug ? -1 : a.customer.slug > b.customer.slug ? 1 : 0));
+  });
+}
+
 /**
  * Daily costs (the charts of the overview and the customer page): one row per customer, UTC day and scenario
  * on the customer's primary GPU type, by customer then day. Rounding is hierarchical, per scenario: the
  * export's total → each customer's total → its days, so a customer's days add up to its row of the total.
+ * The period is evaluated when the first row is asked for.
  */
 export async function costsExport(db: Db, period: ExportPeriod, filter: { customer?: string | null } = {}): Promise<CsvExport> {
-  const fleet = (await loadFleet(db, { from: period.from, to: period.to })).value;
-  const series = dailySeries(fleet, filter);
-  // Per scenario, the export's total shared out to the customers that have the scenario: cents[scenario][k].
-  const customerCents = SCENARIOS.map((scenario) => {
-    const totals = series.map((s) => (s.daily[scenario] ? s.daily[scenario]!.reduce((a, b) => a + b, 0) : null));
-    const present = totals.flatMap((t, k) => (t === null ? [] : [k]));
-    const cents = allocateUnits(present.map((k) => totals[k]!));
-    const out: (number | null)[] = totals.map(() => null);
-    present.forEach((k, j) => (out[k] = cents[j]));
-    return out;
-  });
-  function* lines(): Generator<Row> {
+  const window = { from: period.from, to: period.to };
+  const days = windowDays(period.from, period.to);
+  async function* lines(): AsyncGenerator<Row> {
+    const series = await customerDailies(db, window, filter);
+    // Per scenario, the export's total shared out to the customers that have the scenario: cents[scenario][k].
+    const customerCents = SCENARIOS.map((scenario) => {
+      const totals = series.map((s) => (s.daily[scenario] ? s.daily[scenario]!.reduce((a, b) => a + b, 0) : null));
+      const present = totals.flatMap((t, k) => (t === null ? [] : [k]));
+      const cents = allocateUnits(present.map((k) => totals[k]!));
+      const out: (number | null)[] = totals.map(() => null);
+      present.forEach((k, j) => (out[k] = cents[j]));
+      return out;
+    });
     for (let k = 0; k < series.length; k++) {
       const s = series[k];
       const byDay = SCENARIOS.map((scenario, j) => (s.daily[scenario] ? allocateUnits(s.daily[scenario]!, 100, customerCents[j][k]!) : null));
-      for (let i = 0; i < fleet.days.length; i++) {
+      for (let i = 0; i < days.length; i++) {
         for (let j = 0; j < SCENARIOS.length; j++) {
           const cents = byDay[j];
-          if (cents) yield [fleet.days[i], s.customer.slug, text(s.customer.primary!.gpu_type), SCENARIOS[j], formatUnits(cents[i])];
+          if (cents) yield [days[i], s.customer.slug, text(s.customer.primary!.gpu_type), SCENARIOS[j], formatUnits(cents[i])];
         }
       }
     }
