@@ -22,13 +22,14 @@ import { csvChunks, CsvText, type CsvExport, type Row } from '../app/services/ex
 import { focusExport } from '../app/services/exports/focus.server.js';
 import { costsExport, type ExportPeriod } from '../app/services/exports/tables.server.js';
 import { DAYS, END, generate } from './pages-data.js';
+import { isMain } from './lib.js';
 
 const STREAM_ROWS = Number(process.env.BENCH_STREAM_ROWS ?? 10_000_000);
 const MB = 1024 * 1024;
-const TARGET_ROWS_PER_S = 100_000;
-const TARGET_RSS_MB = 200;
+export const TARGET_ROWS_PER_S = 100_000;
+export const TARGET_RSS_MB = 200;
 
-interface Measure {
+export interface Measure {
   rows: number;
   bytes: number;
   firstByteMs: number;
@@ -88,7 +89,8 @@ async function child(kind: string, url: string, fromIso: string, toIso: string):
   }
 }
 
-function runChild(kind: string, url: string, from: Date, to: Date): Promise<Measure> {
+/** One export measured in a process of its own (so that its peak RSS is its own). */
+export function runChild(kind: 'costs' | 'focus' | 'stream', url: string, from: Date, to: Date): Promise<Measure> {
   return new Promise((resolve, reject) => {
     const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
     const proc = spawn(process.execPath, [...profile, '--import', 'tsx', import.meta.filename, 'child', kind, url, from.toISOString(), to.toISOString()], {
@@ -151,6 +153,6 @@ async function main(): Promise<void> {
 if (process.argv[2] === 'child') {
   const [, , , kind, url, from, to] = process.argv;
   await child(kind, url, from, to);
-} else {
+} else if (isMain(import.meta.url)) {
   await main();
 }
