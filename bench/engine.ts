@@ -16,6 +16,7 @@ import { customerInputs, evaluateWindow, loadPriceContext } from '../app/service
 import { createDb } from '../db/client.js';
 import { CUSTOMERS, DAYS, FROM, generate, HOURS, POOL_SIZE, TO } from './engine-data.js';
 import { benchPostgres, fmt, isMain, load, machine, repeat, time, type Timing } from './lib.js';
+import { peakRssMb } from '../server/peak-memory.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 
@@ -122,7 +123,7 @@ async function main(): Promise<void> {
         `pools' aggregation saving $${fmt(f.aggregationSavingUsd)}`,
     );
     console.log(`hours/s counts customer-hours (${f.customerHours.toLocaleString('en-US')}); pools add ${(f.pools * HOURS).toLocaleString('en-US')} pool-hours on top.`);
-    console.log(`peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MB; load average after: ${load()}`);
+    console.log(`peak RSS ${Math.round(peakRssMb())} MB; load average after: ${load()}`);
     if (f.inMemory.best > ENGINE_TARGETS.inMemoryMs || f.endToEnd.best > ENGINE_TARGETS.endToEndMs) process.exitCode = 1;
   } finally {
     await db.destroy();

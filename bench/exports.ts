@@ -23,6 +23,7 @@ import { focusExport } from '../app/services/exports/focus.server.js';
 import { costsExport, type ExportPeriod } from '../app/services/exports/tables.server.js';
 import { DAYS, END, generate } from './pages-data.js';
 import { isMain } from './lib.js';
+import { peakRssMb } from '../server/peak-memory.js';
 
 const STREAM_ROWS = Number(process.env.BENCH_STREAM_ROWS ?? 10_000_000);
 const MB = 1024 * 1024;
@@ -57,7 +58,7 @@ async function drain(file: CsvExport, started: number, every = 0): Promise<Measu
   }
   let bytes = 0;
   for await (const chunk of csvChunks({ header: file.header, rows: counted() })) bytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
-  return { rows, bytes, firstByteMs, writeMs: performance.now() - writing, peakRssMb: process.resourceUsage().maxRSS / 1024, samples };
+  return { rows, bytes, firstByteMs, writeMs: performance.now() - writing, peakRssMb: peakRssMb(), samples };
 }
 
 /** 10 million costs-like rows from a generator: no database, only the writer. */

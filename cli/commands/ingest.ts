@@ -2,6 +2,7 @@ import path from 'node:path';
 import { InputProblems } from '../../app/services/customer-import.server.js';
 import { FILE_KINDS, importFile, type FileImportSummary } from '../../app/services/ingest/file-import.server.js';
 import { oneOf, type Command } from '../framework.js';
+import { peakRssMb } from '../../server/peak-memory.js';
 
 function rejectionLines(summary: FileImportSummary): string[] {
   const lines = summary.firstRejections.map((r) => `${summary.file}:${r.line}: ${r.field ? `${r.field}: ` : ''}${r.reason}`);
@@ -46,7 +47,7 @@ Examples:
       onPhase: process.env.BREAKEVEN_REPORT_RSS ? (phase, seconds) => process.stderr.write(`${phase}: ${seconds.toFixed(1)} s\n`) : undefined,
     });
     if (process.env.BREAKEVEN_REPORT_RSS) {
-      process.stderr.write(`peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MB\n`);
+      process.stderr.write(`peak RSS ${Math.round(peakRssMb())} MB\n`);
     }
     const document = {
       run: summary.runId,
