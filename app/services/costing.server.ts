@@ -63,7 +63,7 @@ export async function loadPriceContext(db: Db, window: CostWindow): Promise<Pric
 }
 
 /** Scope rows joined with their loaded rollups. */
-export function customerInputs(customers: readonly ScopeCustomer[], inputs: HourlyDemandInputs): CustomerInput[] {
+export function customerInputs(customers: readonly ScopeCustomer[], inputs: Pick<HourlyDemandInputs, 'telemetry' | 'tokens'>): CustomerInput[] {
   return customers.map((c) => ({
     id: c.id,
     slug: c.slug,
@@ -74,7 +74,8 @@ export function customerInputs(customers: readonly ScopeCustomer[], inputs: Hour
   }));
 }
 
-function reservationInputs(rows: readonly ReservationRow[]): ReservationInput[] {
+/** The engine's input of each reservation. */
+export function reservationInputs(rows: readonly ReservationRow[]): ReservationInput[] {
   return rows.map((r) => ({
     customer_id: r.customer_id,
     pool_id: r.pool_id,

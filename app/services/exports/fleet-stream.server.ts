@@ -6,23 +6,11 @@
 // are all in its group (in the same order, by slug, so that sums are added in the same order).
 import type { Db } from '../../../db/client.js';
 import { listScopeCustomers, listScopePools, type ScopeCustomer, type ScopePool } from '../../../db/queries/costing-scopes.js';
-import { reservationsMeeting, type ReservationRow } from '../../../db/queries/reservations.js';
+import { reservationsMeeting } from '../../../db/queries/reservations.js';
 import { rollupsByPool } from '../../../db/queries/rollups-by-pool.js';
-import { emptyTokens } from '../costing/columns.js';
-import { evaluateAll, type CustomerInput, type ReservationInput } from '../costing/evaluate.js';
-import { loadPriceContext, type WindowEvaluation } from '../costing.server.js';
+import { evaluateAll } from '../costing/evaluate.js';
+import { customerInputs, loadPriceContext, reservationInputs, type WindowEvaluation } from '../costing.server.js';
 import type { PeriodWindow } from '../dashboard/fleet.server.js';
-
-/** The engine's input of a reservation (as costing.server.ts makes it). */
-const reservationInput = (r: ReservationRow): ReservationInput => ({
-  customer_id: r.customer_id,
-  pool_id: r.pool_id,
-  gpu_type_id: r.gpu_type_id,
-  gpus: r.gpus,
-  usd_per_gpu_hour: r.usd_per_gpu_hour,
-  starts_at: r.starts_at,
-  ends_at: r.ends_at,
-});
 
 /** Customers by pool id, each list in the given order. */
 function byPool(customers: readonly ScopeCustomer[]): Map<number, ScopeCustomer[]> {
@@ -55,15 +43,16 @@ export async function* evaluateByPool(db: Db, window: PeriodWindow, options: { p
   for await (const group of rollupsByPool(db, window, customers)) {
     const members: ScopeCustomer[] = group.poolId !== null ? membersOf.get(group.poolId)! : [...group.customers.keys()].map((id) => byId.get(id)!);
     const pool: ScopePool | undefined = group.poolId !== null ? poolById.get(group.poolId) : undefined;
-    const inputs: CustomerInput[] = members.map((c) => {
-      const rollups = group.customers.get(c.id);
-      return { id: c.id, slug: c.slug, pool_id: c.pool_id, pool: c.pool, telemetry: rollups?.telemetry ?? new Map(), tokens: rollups?.tokens ?? emptyTokens() };
+    const loaded = [...group.customers];
+    const inputs = customerInputs(members, {
+      telemetry: new Map(loaded.map(([id, r]) => [id, r.telemetry])),
+      tokens: new Map(loaded.flatMap(([id, r]) => (r.tokens ? [[id, r.tokens] as const] : []))),
     });
     // In the order reservationsMeeting lists them, as evaluateWindow passes them.
     const ids = new Set(members.map((c) => c.id));
     const own = reservations.filter((r) => (r.customer_id !== null && ids.has(r.customer_id)) || (pool !== undefined && r.pool_id === pool.id));
     const scopePools = options.pools && pool ? [pool] : [];
-    const evaluation = evaluateAll(ctx, inputs, scopePools, own.map(reservationInput), { overflow: 'on_demand' });
+    const evaluation = evaluateAll(ctx, inputs, scopePools, reservationInputs(own), { overflow: 'on_demand' });
     yield {
       ...evaluation,
       ctx,
