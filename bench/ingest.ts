@@ -124,7 +124,7 @@ async function main(): Promise<void> {
     const ratio = importRate / psqlRate;
     console.log(`breakeven ingest file: ${imported.seconds.toFixed(1)} s, ${Math.round(importRate).toLocaleString('en-US')} rows/s ` +
       `(stored ${summary.stored.toLocaleString('en-US')}, rejected ${summary.rejected}, ${summary.rollup_hours} rollup hours), peak RSS ${rss} MB`);
-    console.log(`  phases: ${phases.join(', ')} (read: parse, validate and COPY, overlapped; partitions: keys built and attached)`);
+    console.log(`  phases: ${phases.join(', ')} (read: parse, validate and COPY, overlapped; partitions: new days attached, their keys left to the worker)`);
     console.log(`psql \\copy (bare table): ${psqlSeconds.toFixed(1)} s, ${Math.round(psqlRate).toLocaleString('en-US')} rows/s`);
     const cpu = (c: { client: number; server: number }) => `client ${c.client.toFixed(1)} s + server ${c.server.toFixed(1)} s`;
     console.log(`CPU: import ${cpu(importCpu)}; \\copy ${cpu(psqlCpu)}; ratio of total CPU ${((psqlCpu.client + psqlCpu.server) / (importCpu.client + importCpu.server)).toFixed(2)}`);

@@ -15,6 +15,7 @@ import { startWebProcesses, type WebProcesses } from './web-processes.js';
 import { resolveSessionSecret } from './secrets.js';
 import { setRuntime } from '../app/lib/runtime.server.js';
 import { ingestionTasks, SCHEDULE_TASK } from '../app/services/connectors/schedule.server.js';
+import { SAMPLE_KEYS_TASK } from '../app/services/ingest/store.server.js';
 import { EMAIL_SCHEDULE_TASK, emailTasks } from '../app/services/email/tasks.server.js';
 import { recommendationTasks } from '../app/services/recommendations.server.js';
 import { RECOMPUTE_RECOMMENDATIONS_TASK } from '../app/services/recommendations-queue.server.js';
@@ -85,6 +86,8 @@ export async function serve(config: Config, log: (line: string) => void = consol
       startupJobs: [
         { task: SCHEDULE_TASK, spec: { jobKey: SCHEDULE_TASK, maxAttempts: 1 } },
         { task: EMAIL_SCHEDULE_TASK, spec: { jobKey: EMAIL_SCHEDULE_TASK, maxAttempts: 1 } },
+        // Days imported while no worker ran (no queue to add the job to) get their keys now.
+        { task: SAMPLE_KEYS_TASK, spec: { jobKey: SAMPLE_KEYS_TASK, maxAttempts: 5 } },
         // Recommendations marked stale while no worker ran (or whose job gave up) are recomputed now.
         { task: RECOMPUTE_RECOMMENDATIONS_TASK, spec: { jobKey: RECOMPUTE_RECOMMENDATIONS_TASK, maxAttempts: 5 } },
       ],

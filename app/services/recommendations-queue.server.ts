@@ -3,8 +3,8 @@
 // (graphile-worker, in the same PostgreSQL). The job is added inside that transaction, so it exists exactly
 // when the marks do, and runs only once they are committed. The task itself is recommendationTasks
 // (recommendations.server.ts).
-import { sql } from 'kysely';
 import type { Db } from '../../db/client.js';
+import { addKeyedJob } from '../../db/queries/job-queue.js';
 import { markRecommendationsStaleForKeys } from '../../db/queries/recommendations.js';
 
 export const RECOMPUTE_RECOMMENDATIONS_TASK = 'recommendations:recompute';
@@ -15,11 +15,7 @@ export const RECOMPUTE_RECOMMENDATIONS_TASK = 'recommendations:recompute';
  * not exist yet (no worker has ever started): the worker recomputes stale rows when it starts anyway.
  */
 export async function enqueueRecommendationRecompute(db: Db): Promise<boolean> {
-  const { rows } = await sql<{ present: boolean }>`SELECT to_regclass('graphile_worker.jobs') IS NOT NULL AS present`.execute(db);
-  if (!rows[0].present) return false;
-  await sql`SELECT graphile_worker.add_job(${RECOMPUTE_RECOMMENDATIONS_TASK}, '{}'::json,
-              job_key => ${RECOMPUTE_RECOMMENDATIONS_TASK}, max_attempts => 5)`.execute(db);
-  return true;
+  return addKeyedJob(db, RECOMPUTE_RECOMMENDATIONS_TASK, { jobKey: RECOMPUTE_RECOMMENDATIONS_TASK, maxAttempts: 5 });
 }
 
 /**

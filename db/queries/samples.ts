@@ -69,22 +69,34 @@ export async function copyAndInsertSamples(
       ? await copyFromText(trx, `COPY ${STAGE} (${SAMPLE_COPY_COLUMNS.join(', ')}) FROM STDIN`, data.text)
       : await copyFromText(trx, `COPY ${STAGE} (${SAMPLE_BINARY_COLUMNS.join(', ')}) FROM STDIN (FORMAT binary)`, data.binary);
   const gap = `${opts.maxGapMs / 1000} seconds`;
+  // The key lives on each day's partition (no key on the partitioned table), so each day's rows go to their
+  // partition, whose key is built first if its day was bulk-loaded without one: one statement, a CTE per day.
+  const { rows: dayRows } = await sql<{ day: string }>`
+    SELECT DISTINCT to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day FROM ${sql.raw(STAGE)}`.execute(trx);
+  if (dayRows.length === 0) return { staged, inserted: [] };
+  const days = dayRows.map((r) => r.day).sort();
+  await ensureSampleKeys(trx, days.map(dayTable));
   // Sorted by the key, so each GPU's new rows land together in the heap and the index.
-  const { rows } = await sql<{ customer_id: number; from_hour: Date; to_hour: Date; rows: number }>`
-    WITH ins AS (
-      INSERT INTO gpu_samples (customer_id, gpu_uuid, ts, gpu_type_id, utilization_pct, memory_used_mib, power_w, hostname, source_id)
+  const inserts = days.map(
+    (day, i) => sql`${sql.id(`ins${i}`)} AS (
+      INSERT INTO ${sql.id(dayTable(day))} (customer_id, gpu_uuid, ts, gpu_type_id, utilization_pct, memory_used_mib, power_w, hostname, source_id)
       SELECT customer_id, gpu_uuid, ts, gpu_type_id, utilization_pct, memory_used_mib, power_w, hostname,
              coalesce(source_id, ${opts.sourceId}::bigint)
       FROM ${sql.raw(STAGE)}
+      WHERE ts >= ${sql.lit(`${day}T00:00:00Z`)}::timestamptz AND ts < ${sql.lit(`${nextDay(day)}T00:00:00Z`)}::timestamptz
       ORDER BY customer_id, gpu_uuid, ts
       ON CONFLICT (customer_id, gpu_uuid, ts) DO NOTHING
       RETURNING customer_id, ts
-    )
+    )`,
+  );
+  const all = sql.join(days.map((_, i) => sql`SELECT customer_id, ts FROM ${sql.id(`ins${i}`)}`), sql` UNION ALL `);
+  const { rows } = await sql<{ customer_id: number; from_hour: Date; to_hour: Date; rows: number }>`
+    WITH ${sql.join(inserts)}
     SELECT customer_id,
            date_trunc('hour', ts - ${gap}::interval, 'UTC') AS from_hour,
            date_trunc('hour', ts + ${gap}::interval, 'UTC') AS to_hour,
            count(*)::int AS rows
-    FROM ins GROUP BY 1, 2, 3`.execute(trx);
+    FROM (${all}) ins GROUP BY 1, 2, 3`.execute(trx);
   return { staged, inserted: rows.map((r) => ({ customerId: r.customer_id, fromHour: r.from_hour, toHour: r.to_hour, rows: r.rows })) };
 }
 
@@ -287,34 +299,59 @@ export async function copyIntoBulkDay(trx: Handle, day: string, data: Buffer): P
 }
 
 /**
- * Makes a bulk day table the day's partition: builds its primary key in one sort (when the file repeated a
- * key, the later rows are removed first, as an insert would have skipped them), attaches it (the foreign keys
- * are checked in one query each) and drops the range check. Returns the duplicate rows removed.
+ * Makes a bulk day table the day's partition: attaches it (the foreign keys are checked in one query each),
+ * drops the range check and analyses it. With `key`, its key is built first (buildSampleKey); without, the
+ * caller knows the rows hold no repeated key and leaves the key to ensureSampleKeys (the worker after the
+ * commit, or the next run writing into the day). Returns the duplicate rows removed.
  */
-export async function finishBulkDay(trx: Handle, day: string): Promise<number> {
+export async function finishBulkDay(trx: Handle, day: string, opts: { key: boolean }): Promise<number> {
   const table = dayTable(day);
-  let duplicates = 0;
-  await sql`SAVEPOINT bulk_day_key`.execute(trx);
-  try {
-    await sql`ALTER TABLE ${sql.id(table)} ADD PRIMARY KEY (customer_id, gpu_uuid, ts)`.execute(trx);
-    await sql`RELEASE SAVEPOINT bulk_day_key`.execute(trx);
-  } catch (error) {
-    if ((error as { code?: string }).code !== '23505') throw error;
-    await sql`ROLLBACK TO SAVEPOINT bulk_day_key`.execute(trx);
-    // The first of equal keys in file order (ctid order of a table only ever appended to) stays.
-    const removed = await sql`
-      DELETE FROM ${sql.id(table)} t USING (
-        SELECT ctid, row_number() OVER (PARTITION BY customer_id, gpu_uuid, ts ORDER BY ctid) AS n FROM ${sql.id(table)}
-      ) d WHERE t.ctid = d.ctid AND d.n > 1`.execute(trx);
-    duplicates = Number(removed.numAffectedRows ?? 0);
-    await sql`ALTER TABLE ${sql.id(table)} ADD PRIMARY KEY (customer_id, gpu_uuid, ts)`.execute(trx);
-  }
+  const duplicates = opts.key ? await buildSampleKey(trx, table) : 0;
   await sql`ALTER TABLE gpu_samples ATTACH PARTITION ${sql.id(table)}
     FOR VALUES FROM (${sql.lit(`${day}T00:00:00Z`)}::timestamptz) TO (${sql.lit(`${nextDay(day)}T00:00:00Z`)}::timestamptz)`.execute(trx);
   await sql`ALTER TABLE ${sql.id(table)} DROP CONSTRAINT ${sql.id(`${table}_bulk_range`)}`.execute(trx);
   // Statistics now, so the rollup that follows (and every later query) plans for the rows just loaded.
   await sql`ANALYZE ${sql.id(table)}`.execute(trx);
   return duplicates;
+}
+
+/**
+ * Builds a day table's primary key in one sort. When rows repeat a key, the later ones are removed first (the
+ * first of equal keys in file order — ctid order of a table only ever appended to — stays, as an insert would
+ * have kept it). Returns the rows removed.
+ */
+async function buildSampleKey(trx: Handle, table: string): Promise<number> {
+  await sql`SAVEPOINT sample_key`.execute(trx);
+  try {
+    await sql`ALTER TABLE ${sql.id(table)} ADD PRIMARY KEY (customer_id, gpu_uuid, ts)`.execute(trx);
+    await sql`RELEASE SAVEPOINT sample_key`.execute(trx);
+    return 0;
+  } catch (error) {
+    if ((error as { code?: string }).code !== '23505') throw error;
+    await sql`ROLLBACK TO SAVEPOINT sample_key`.execute(trx);
+  }
+  const removed = await sql`
+    DELETE FROM ${sql.id(table)} t USING (
+      SELECT ctid, row_number() OVER (PARTITION BY customer_id, gpu_uuid, ts ORDER BY ctid) AS n FROM ${sql.id(table)}
+    ) d WHERE t.ctid = d.ctid AND d.n > 1`.execute(trx);
+  await sql`ALTER TABLE ${sql.id(table)} ADD PRIMARY KEY (customer_id, gpu_uuid, ts)`.execute(trx);
+  return Number(removed.numAffectedRows ?? 0);
+}
+
+/**
+ * Builds the missing keys of these sample partitions (all of them when not given): days a file import attached
+ * without one. Hold the sample writers' lock (lockGpuSamples). Returns the partitions keyed.
+ */
+export async function ensureSampleKeys(trx: Handle, tables?: readonly string[]): Promise<string[]> {
+  const { rows } = await sql<{ name: string }>`
+    SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+    WHERE i.inhparent = 'gpu_samples'::regclass
+      AND ${tables ? sql`c.relname = ANY(${[...tables]}::text[])` : sql`true`}
+      AND NOT EXISTS (SELECT 1 FROM pg_index x WHERE x.indrelid = c.oid AND x.indisprimary)
+    ORDER BY 1`.execute(trx);
+  if (rows.length > 0) await keySortSettings(trx);
+  for (const { name } of rows) await buildSampleKey(trx, name);
+  return rows.map((r) => r.name);
 }
 
 /**
@@ -326,16 +363,20 @@ export async function holdOffGpuSampleWriters(trx: Handle): Promise<void> {
   await sql`SELECT pg_advisory_xact_lock_shared(hashtext('breakeven:gpu-samples'))`.execute(trx);
 }
 
-/**
- * Sort settings of a bulk load, for the rest of the transaction. work_mem: room for the rollups' and the
- * duplicate removal's sorts and hashes. The primary key of a new day is built by one process in small sorted
- * runs, merged (a small maintenance_work_mem, no parallel workers): measured on 5 M samples, that took 6–8 s
- * of server CPU and 8–9 s, where one sort in 512 MB took 15–19 s of CPU and 10–20 s (its comparisons, which
- * reach into each tuple for the GPU's text, miss the cache), and workers only added CPU on two busy cores.
- * See docs/decisions/010-ingestion-files.md.
- */
+/** Sort settings of a bulk load, for the rest of the transaction: the key's (below), and work_mem room for
+ *  the rollups' and the duplicate removal's sorts and hashes. */
 export async function bulkLoadSortSettings(trx: Handle): Promise<void> {
+  await keySortSettings(trx);
+  await sql`SET LOCAL work_mem = '256MB'`.execute(trx);
+}
+
+/**
+ * A day's key is built by one process in small sorted runs, merged (a small maintenance_work_mem, no parallel
+ * workers), for the rest of the transaction: measured on 5 M samples, 16 MB took 9 s where 64 MB took 17 s
+ * and 1 GB 39 s (the sort's comparisons reach into each tuple for the GPU's text, and a run that fits in the
+ * CPU's cache is compared far faster); workers only added CPU on two busy cores. See decision 010.
+ */
+async function keySortSettings(trx: Handle): Promise<void> {
   await sql`SET LOCAL maintenance_work_mem = '16MB'`.execute(trx);
   await sql`SET LOCAL max_parallel_maintenance_workers = 0`.execute(trx);
-  await sql`SET LOCAL work_mem = '256MB'`.execute(trx);
 }

@@ -23,6 +23,8 @@ let foreignKeys: { table: string; name: string; columns: string[]; target: strin
 
 beforeAll(async () => {
   ({ db } = await freshDatabase());
+  // gpu_samples keeps its key on each daily partition (decision 032): one partition, to check its key.
+  await sql`SELECT ensure_gpu_sample_partition('2026-11-01')`.execute(db);
   // Tables of the public schema, partitions left out (they follow their parent).
   tables = (
     await sql<{ name: string }>`
@@ -30,12 +32,14 @@ beforeAll(async () => {
       WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition ORDER BY 1`.execute(db)
   ).rows.map((r) => r.name);
   uniques = (
+    // A partition's keys count as its partitioned table's (Citus distributes each partition with its parent).
     await sql<{ table: string; index: string; columns: string[] }>`
-      SELECT t.relname AS table, i.relname AS index,
+      SELECT coalesce(p.relname, t.relname) AS table, i.relname AS index,
              array(SELECT a.attname FROM unnest(x.indkey) k JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k)::text[] AS columns
       FROM pg_index x JOIN pg_class t ON t.oid = x.indrelid JOIN pg_class i ON i.oid = x.indexrelid
       JOIN pg_namespace n ON n.oid = t.relnamespace
-      WHERE n.nspname = 'public' AND x.indisunique AND NOT t.relispartition`.execute(db)
+      LEFT JOIN pg_inherits h ON h.inhrelid = t.oid LEFT JOIN pg_class p ON p.oid = h.inhparent
+      WHERE n.nspname = 'public' AND x.indisunique`.execute(db)
   ).rows;
   foreignKeys = (
     await sql<{ table: string; name: string; columns: string[]; target: string; targetColumns: string[] }>`

@@ -197,6 +197,65 @@ describe('formats', () => {
     );
   });
 
+  it('property: the byte reader of gpu-samples lines gives parse()’s row, or leaves the line to it', () => {
+    const header = 'timestamp,gpu_uuid,gpu_type,customer,utilization_pct,memory_used_mib,power_w,hostname';
+    const fast = plan<ParsedSample>('gpu-samples', header);
+    const general = plan<ParsedSample>('gpu-samples', header);
+    // Near misses of every field the reader reads from bytes: times with fractions, offsets, impossible dates
+    // and the edges of the accepted range; decimals with spaces, signs, exponents and 15–17 digits.
+    // Mostly good values (so that many lines are the reader's to take), a near miss one time in eight (a
+    // tab or CR around a field one time in forty).
+    const often = <T,>(good: fc.Arbitrary<T>, miss: fc.Arbitrary<T>, weight = 7) => fc.oneof({ arbitrary: good, weight }, { arbitrary: miss, weight: 1 });
+    const padded = (values: fc.Arbitrary<string>) =>
+      fc.tuple(often(fc.constantFrom('', '', ' '), fc.constant('\t'), 40), values, often(fc.constantFrom('', '', ' '), fc.constantFrom('\t', '\r'), 40)).map((t) => t.join(''));
+    const digits = (min: number, max: number) => fc.string({ unit: fc.constantFrom(...'0123456789'), minLength: min, maxLength: max });
+    const time = often(
+      fc.oneof(
+        fc.integer({ min: Date.UTC(1999, 11, 31), max: NOW + 2 * 86_400_000 }).map((ms) => new Date(ms).toISOString()),
+        fc.tuple(fc.integer({ min: Date.UTC(2025, 0, 1), max: NOW }), digits(0, 11)).map(([ms, frac]) => `${new Date(ms).toISOString().slice(0, 19)}${frac === '' ? '' : `.${frac}`}Z`),
+      ),
+      fc.constantFrom('2026-02-30T10:00:00Z', '2026-11-20T24:00:00Z', '2026-11-20T10:00:60Z', '2026-11-20T10:00:00z', '2026-11-20 10:00:00Z',
+        '2026-11-20T10:00:00+00:00', '2026-11-20T10:00Z', '2026-11-20T10:00:00.Z', '1763633700', '2026-11-2OT10:00:00Z'),
+    );
+    const decimal = often(
+      fc.tuple(digits(1, 2), fc.option(digits(0, 13))).map(([a, b]) => (b === null ? a : `${a}.${b}`)),
+      fc.oneof(
+        fc.tuple(digits(1, 17), fc.option(digits(0, 17))).map(([a, b]) => (b === null ? a : `${a}.${b}`)),
+        fc.constantFrom('', '100', '100.0', '100.1', '-0', '+5', '.5', '5.', '1e2', '0x10', '1000000000', '1000000000.5', '1000001'),
+      ),
+    );
+    const miss = fc.oneof(fc.constantFrom('', 'x'.repeat(101), 'x'.repeat(201), 'a"b', 'é', 'nope type', 'Acme'), fc.string({ maxLength: 8 }));
+    const named = (...good: string[]) => often(fc.constantFrom(...good), miss);
+    let taken = 0;
+    const runs = 20_000;
+    fc.assert(
+      fc.property(
+        fc.tuple(padded(time), padded(named('GPU-1', 'gpu-2')), padded(named('H100', 'NVIDIA L4')), padded(named('acme', 'b-2')), padded(decimal), padded(decimal), padded(decimal), padded(named('node-1', '')), often(fc.constant(0), fc.constantFrom(1, -1))),
+        ([ts, uuid, type, customer, util, memory, power, host, extra]) => {
+          const fields = [ts, uuid, type, customer, util, memory, power, host];
+          if (extra === 1) fields.push('x');
+          if (extra === -1) fields.pop();
+          const text = fields.join(',');
+          const bytes = Buffer.from(`#${text}\n`, 'utf8');
+          const row = fast.parseBytes!(bytes, 1, bytes.length - 1);
+          const expected = parseRecord(general, { raw: text, fields: text.split(',') });
+          if (row !== null) {
+            taken++;
+            expect(expected).toEqual({ ok: true, row });
+          }
+        },
+      ),
+      { numRuns: runs },
+    );
+    // Not a bystander: a good share of the lines were the reader's.
+    expect(taken).toBeGreaterThan(runs / 20);
+    // And the lines machines write are read from their bytes (the reader is the path, not a bystander).
+    for (const text of ['2026-11-20T10:00:00Z,GPU-1,H100,acme,12.5,100,33.09,node-1', '2026-11-20T10:00:00.123Z, GPU-1 ,H100,acme,0,,,']) {
+      const bytes = Buffer.from(text);
+      expect(fast.parseBytes!(bytes, 0, bytes.length)).toEqual((parseRecord(general, { raw: text, fields: text.split(',') }) as { row: ParsedSample }).row);
+    }
+  });
+
   it('property: token-usage rows accepted keep cached + cache-write ≤ input and counts ≤ 10^12', () => {
     const p = plan<ParsedUsage>('token-usage', 'timestamp,customer,model,input_tokens,cached_input_tokens,cache_write_input_tokens,output_tokens,requests');
     fc.assert(

@@ -84,12 +84,12 @@ describe('the embedded database’s disk fills up', () => {
     const fits = await runCli(['ingest', 'file', '--kind', 'gpu-samples', small], { env: env() });
     expect(fits.code, fits.stderr).toBe(0);
 
-    // 10 GPUs × 50,000 samples = 500,000 rows: the table, its key index and their WAL need well over the
-    // ~70 MB left, so the import runs out of disk part-way.
+    // 20 GPUs × 50,000 samples = 1,000,000 rows: the new day's table alone (its key is built after the commit,
+    // decision 032) needs about 100 MB, well over the ~70 MB left, so the import runs out of disk part-way.
     const big = path.join(files, 'big.csv');
-    const gpus = Array.from({ length: 10 }, (_, i) => ({ uuid: `GPU-big-${i}`, customer: 'disk-big', gpuType: 'H100' }));
+    const gpus = Array.from({ length: 20 }, (_, i) => ({ uuid: `GPU-big-${i}`, customer: 'disk-big', gpuType: 'H100' }));
     const bigRows = await writeSampleFile(big, { from: new Date('2026-11-02T00:00:00Z'), samplesPerGpu: 50_000, gpus });
-    expect(bigRows).toBe(500_000);
+    expect(bigRows).toBe(1_000_000);
     const full = await runCli(['ingest', 'file', '--kind', 'gpu-samples', big], { env: env() });
     expect(full.code).toBe(1);
     const lines = full.stderr.trim().split('\n');

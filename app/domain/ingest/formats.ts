@@ -3,8 +3,8 @@
 // the import service afterwards.
 import { SLUG_PATTERN } from '../customers.js';
 import { normalizeGpuType } from '../gpu-types.js';
-import { MAX_MEMORY_MIB, MAX_POWER_W, MAX_TOKENS_PER_ROW, textProblem } from './rows.js';
-import { parseSmiTimestamp, parseTimestamp } from './timestamps.js';
+import { MAX_MEMORY_MIB, MAX_POWER_W, MAX_TEXT_LENGTH, MAX_TOKENS_PER_ROW, textProblem } from './rows.js';
+import { EARLIEST_MS, FUTURE_SLACK_MS, parseSmiTimestamp, parseTimestamp, utcFields } from './timestamps.js';
 
 import type { FileKind } from './kinds.js';
 
@@ -56,6 +56,11 @@ export interface ColumnPlan<T> {
   /** Splits records on this (nvidia-smi: ", " read as "," with values trimmed). */
   delimiter: string;
   parse(fields: string[]): RecordResult<T>;
+  /**
+   * A fast path for the common line, read from the file's bytes without a string per field: the row parse()
+   * would give, or null for any line it does not take (then parse() reads the line and names its problem).
+   */
+  parseBytes?(line: Buffer, start: number, end: number): T | null;
 }
 
 export type PlanResult = { ok: true; plan: ColumnPlan<ParsedSample> | ColumnPlan<ParsedUsage> } | { ok: false; problem: string };
@@ -137,6 +142,25 @@ function plainDecimal(text: string): number {
   }
   if (digits > 15) return NaN;
   return point === -1 ? m : m / POW10[n - 1 - point];
+}
+
+/** plainDecimal over bytes [start, end) of a line: the same rule, the same value. */
+function plainDecimalBytes(b: Buffer, start: number, end: number): number {
+  const n = end - start;
+  if (n === 0 || n > 16) return NaN;
+  let m = 0;
+  let digits = 0;
+  let point = -1;
+  for (let i = start; i < end; i++) {
+    const c = b[i];
+    if (c >= 48 && c <= 57) {
+      m = m * 10 + (c - 48);
+      digits++;
+    } else if (c === 46 && point === -1 && i > start && i < end - 1) point = i;
+    else return NaN;
+  }
+  if (digits > 15) return NaN;
+  return point === -1 ? m : m / POW10[end - 1 - point];
 }
 
 /** A decimal within [min, max], or the reason it is not (a string): no object per value on the hot path. */
@@ -236,9 +260,19 @@ function gpuSamplesPlan(header: string[], options: FormatOptions): PlanResult {
   const knownTypes = new Set<string>();
   const knownCustomers = new Set<string>();
   const time = lastTime(options.nowMs);
+  const width = header.length;
+  /** [start, end) of each field of the line parseBytes is reading. */
+  const bounds = new Int32Array(2 * width);
+  /** Field i as text (printable ASCII: one byte a character), or null when empty or longer than max. */
+  const text = (b: Buffer, i: number, max: number): string | null => {
+    const s0 = bounds[2 * i];
+    const e0 = bounds[2 * i + 1];
+    return e0 > s0 && e0 - s0 <= max ? b.toString('latin1', s0, e0) : null;
+  };
+  const isoTime = lastIsoTime();
   const plan: ColumnPlan<ParsedSample> = {
     kind: 'gpu-samples',
-    width: header.length,
+    width,
     delimiter: ',',
     parse(f) {
       const ts = time(f[iTs].trim());
@@ -280,8 +314,117 @@ function gpuSamplesPlan(header: string[], options: FormatOptions): PlanResult {
       }
       return { ok: true, row: { ts: ts.ms, gpuUuid, gpuType, customer, utilizationPct: util, memoryUsedMib: memory, powerW: power, hostname } };
     },
+    parseBytes(b, start, end) {
+      // Fields located by their commas, each trimmed of spaces: a line of printable ASCII only (no quote, no
+      // tab, no control character, no byte of a UTF-8 sequence), with the header's number of fields.
+      let k = 0;
+      let from = start;
+      for (let i = start; i <= end; i++) {
+        const c = i < end ? b[i] : 44;
+        if (c === 44) {
+          if (k === width) return null;
+          let s0 = from;
+          let e0 = i;
+          while (s0 < e0 && b[s0] === 32) s0++;
+          while (e0 > s0 && b[e0 - 1] === 32) e0--;
+          bounds[2 * k] = s0;
+          bounds[2 * k + 1] = e0;
+          k++;
+          from = i + 1;
+        } else if (c < 32 || c > 126 || c === 34) return null;
+      }
+      if (k !== width) return null;
+      const ms = isoTime(b, bounds[2 * iTs], bounds[2 * iTs + 1]);
+      if (!(ms >= EARLIEST_MS && ms <= options.nowMs + FUTURE_SLACK_MS)) return null;
+      const gpuUuid = text(b, iUuid, MAX_TEXT_LENGTH);
+      if (gpuUuid === null) return null;
+      const gpuType = text(b, iType, MAX_TEXT_LENGTH);
+      if (gpuType === null) return null;
+      if (!knownTypes.has(gpuType)) {
+        if (gpuTypeProblem(gpuType)) return null;
+        if (knownTypes.size < 10_000) knownTypes.add(gpuType);
+      }
+      let customer = fixedCustomer;
+      if (customer === undefined) {
+        const c = text(b, iCustomer, 100);
+        if (c === null) return null;
+        if (!knownCustomers.has(c)) {
+          if (checkSlug(c)) return null;
+          if (knownCustomers.size < 10_000) knownCustomers.add(c);
+        }
+        customer = c;
+      }
+      const util = plainDecimalBytes(b, bounds[2 * iUtil], bounds[2 * iUtil + 1]);
+      if (!(util >= 0 && util <= 100)) return null;
+      let memory: number | null = null;
+      if (iMem >= 0 && bounds[2 * iMem] < bounds[2 * iMem + 1]) {
+        memory = plainDecimalBytes(b, bounds[2 * iMem], bounds[2 * iMem + 1]);
+        if (!(memory >= 0 && memory <= MAX_MEMORY_MIB)) return null;
+      }
+      let power: number | null = null;
+      if (iPower >= 0 && bounds[2 * iPower] < bounds[2 * iPower + 1]) {
+        power = plainDecimalBytes(b, bounds[2 * iPower], bounds[2 * iPower + 1]);
+        if (!(power >= 0 && power <= MAX_POWER_W)) return null;
+      }
+      let hostname: string | null = null;
+      if (iHost >= 0 && bounds[2 * iHost] < bounds[2 * iHost + 1]) {
+        hostname = text(b, iHost, 255);
+        if (hostname === null) return null;
+      }
+      return { ts: ms, gpuUuid, gpuType, customer, utilizationPct: util, memoryUsedMib: memory, powerW: power, hostname };
+    },
   };
   return { ok: true, plan };
+}
+
+/**
+ * `YYYY-MM-DDTHH:MM:SS[.fraction]Z` read from bytes, as parseTimestamp reads it (epoch ms, NaN for a field
+ * out of range or any other shape: the general path then answers), remembering the last one: a scrape writes
+ * one time for every GPU.
+ */
+function lastIsoTime(): (b: Buffer, start: number, end: number) => number {
+  const last = Buffer.alloc(40);
+  let lastLength = -1;
+  let lastMs = NaN;
+  const digits = (b: Buffer, at: number, n: number): number => {
+    let v = 0;
+    for (let i = at; i < at + n; i++) {
+      const c = b[i] - 48;
+      if (c < 0 || c > 9) return NaN;
+      v = v * 10 + c;
+    }
+    return v;
+  };
+  return (b, start, end) => {
+    const n = end - start;
+    if (n === lastLength) {
+      let same = true;
+      for (let i = 0; i < n; i++) {
+        if (b[start + i] !== last[i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return lastMs;
+    }
+    // 20 characters without a fraction; with one, a point and 1–9 digits.
+    if (n < 20 || n > 30 || n === 21 || b[end - 1] !== 90 /* Z */) return NaN;
+    if (b[start + 4] !== 45 || b[start + 7] !== 45 || b[start + 10] !== 84 || b[start + 13] !== 58 || b[start + 16] !== 58) return NaN;
+    let ms = 0;
+    if (n > 20) {
+      if (b[start + 19] !== 46) return NaN;
+      const f = digits(b, start + 20, n - 21);
+      if (Number.isNaN(f)) return NaN;
+      ms = digits(b, start + 20, Math.min(3, n - 21)) * POW10[3 - Math.min(3, n - 21)];
+    }
+    const t = utcFields(digits(b, start, 4), digits(b, start + 5, 2), digits(b, start + 8, 2), digits(b, start + 11, 2), digits(b, start + 14, 2), digits(b, start + 17, 2), ms);
+    if (n <= last.length) {
+      b.copy(last, 0, start, end);
+      lastLength = n;
+      lastMs = t;
+    }
+    return t;
+  };
 }
 
 /** nvidia-smi's markers for a value it could not read. */

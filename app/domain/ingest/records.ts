@@ -78,7 +78,16 @@ export class CsvRecordSplitter {
     }
   }
 
-  private line(n: number, text: string, emit: (record: CsvRecord) => void): void {
+  /** True while a quoted record is open: the next lines belong to it. */
+  get isOpen(): boolean {
+    return this.open.length > 0;
+  }
+
+  /**
+   * Feeds one line already framed by the caller (its number, its text without the line break): for a reader
+   * that frames lines itself and sends only some here. Do not mix with push().
+   */
+  line(n: number, text: string, emit: (record: CsvRecord) => void): void {
     this.step(n, text, emit);
     if (this.replaying) return;
     this.replaying = true;

@@ -14,7 +14,7 @@ export const FUTURE_SLACK_MS = 86_400_000;
 const millis = (fraction: string | undefined) => (fraction ? Number(fraction.slice(0, 3).padEnd(3, '0')) : 0);
 
 /** Epoch ms of UTC wall-clock fields, or NaN when a field is out of range (2026-02-30, 24:00). */
-function utcFields(y: number, mo: number, d: number, h: number, mi: number, s: number, ms: number): number {
+export function utcFields(y: number, mo: number, d: number, h: number, mi: number, s: number, ms: number): number {
   if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || s > 59) return Number.NaN;
   const t = Date.UTC(y, mo - 1, d, h, mi, s, ms);
   return new Date(t).getUTCDate() === d ? t : Number.NaN;

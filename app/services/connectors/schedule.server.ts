@@ -4,10 +4,12 @@
 // of the source holds its lock), then adds its successor at now + interval (at once when the source is
 // behind). A cron task every minute, and one at start, gives a job to every enabled source that lacks one
 // (a source just added, or one whose job was lost), and the daily maintenance task drops expired raw samples.
+// The key of a day a file import attached without one is built by its own task, queued by the import.
 import { sql } from 'kysely';
 import type { Db } from '../../../db/client.js';
+import { jobQueueExists } from '../../../db/queries/job-queue.js';
 import { findSourceById, listSources } from '../../../db/queries/sources.js';
-import { dropExpiredSamplePartitions } from '../ingest/store.server.js';
+import { buildMissingSampleKeys, dropExpiredSamplePartitions, SAMPLE_KEYS_TASK } from '../ingest/store.server.js';
 import type { RetryPolicy } from './http.server.js';
 import { pullSource } from './pull.server.js';
 
@@ -34,17 +36,12 @@ export interface IngestionTaskContext {
   sampleRetentionDays?: number;
 }
 
-async function queueExists(db: Db): Promise<boolean> {
-  const { rows } = await sql<{ present: boolean }>`SELECT to_regclass('graphile_worker.jobs') IS NOT NULL AS present`.execute(db);
-  return rows[0].present;
-}
-
 /**
  * Queues a pull of the source at runAt (default now), replacing its pending job. Returns false when the job
  * queue does not exist yet (no worker has ever started): the worker's start-up schedules every source anyway.
  */
 export async function enqueueSourcePull(db: Db, sourceId: number, runAt: Date = new Date()): Promise<boolean> {
-  if (!(await queueExists(db))) return false;
+  if (!(await jobQueueExists(db))) return false;
   await sql`SELECT graphile_worker.add_job(${PULL_TASK}, json_build_object('sourceId', ${sourceId}::bigint),
               run_at => ${runAt}::timestamptz, job_key => ${sourceJobKey(sourceId)}, max_attempts => 10)`.execute(db);
   return true;
@@ -52,14 +49,14 @@ export async function enqueueSourcePull(db: Db, sourceId: number, runAt: Date = 
 
 /** Removes a source's pending job (its running pull, if any, finishes and does not come back). */
 export async function dequeueSourcePull(db: Db, sourceId: number): Promise<void> {
-  if (!(await queueExists(db))) return;
+  if (!(await jobQueueExists(db))) return;
   await sql`SELECT graphile_worker.remove_job(${sourceJobKey(sourceId)})`.execute(db);
 }
 
 /** Gives every enabled source without a pending job one, due now. Returns the sources scheduled. */
 export async function scheduleMissingSources(db: Db): Promise<string[]> {
   const sources = await listSources(db, { enabledOnly: true });
-  if (sources.length === 0 || !(await queueExists(db))) return [];
+  if (sources.length === 0 || !(await jobQueueExists(db))) return [];
   const { rows } = await sql<{ key: string }>`
     SELECT key FROM graphile_worker.jobs WHERE key LIKE 'ingest-source:%' AND attempts < max_attempts`.execute(db);
   const pending = new Set(rows.map((r) => r.key));
@@ -113,8 +110,12 @@ export function ingestionTasks(ctx: IngestionTaskContext): { tasks: Record<strin
     const { dropped } = await dropExpiredSamplePartitions(ctx.db, new Date(), ctx.sampleRetentionDays);
     if (dropped.length) ctx.log(`maintenance: dropped ${dropped.length} expired sample partition(s): ${dropped.join(', ')}`);
   };
+  const sampleKeys: QueueTask = async () => {
+    const keyed = await buildMissingSampleKeys(ctx.db);
+    if (keyed.length) ctx.log(`maintenance: built the key of ${keyed.length} sample partition(s): ${keyed.join(', ')}`);
+  };
   return {
-    tasks: { [PULL_TASK]: pull, [SCHEDULE_TASK]: schedule, [RETENTION_TASK]: retention },
+    tasks: { [PULL_TASK]: pull, [SCHEDULE_TASK]: schedule, [RETENTION_TASK]: retention, [SAMPLE_KEYS_TASK]: sampleKeys },
     crontab: [
       // Every minute: a job for every enabled source that lacks one.
       `* * * * * ${SCHEDULE_TASK} ?max=1&jobKey=${SCHEDULE_TASK}`,

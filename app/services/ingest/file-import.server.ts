@@ -7,8 +7,6 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { isAscii } from 'node:buffer';
-import { StringDecoder } from 'node:string_decoder';
 import type { Db } from '../../../db/client.js';
 import { ensureGpuType } from '../../../db/queries/gpu-types.js';
 import { gpuAssignments, type AssignmentSpan } from '../../../db/queries/ingestion.js';
@@ -29,7 +27,16 @@ import { isTimeZone } from '../../domain/ingest/timestamps.js';
 import { DEFAULT_MAX_GAP_MS } from '../../domain/telemetry.js';
 import { InputProblems } from '../customer-import.server.js';
 import { SampleBulkLoader } from './sample-loader.server.js';
-import { finishRun, quarantine, refreshRollups, resolveCustomer, startRun, storeTokenUsage, TouchedKeys } from './store.server.js';
+import {
+  finishRun,
+  queueSampleKeyBuild,
+  quarantine,
+  refreshRollups,
+  resolveCustomer,
+  startRun,
+  storeTokenUsage,
+  TouchedKeys,
+} from './store.server.js';
 
 export { FILE_KINDS, type FileKind };
 
@@ -132,6 +139,12 @@ async function recordFailure(record: () => Promise<void>): Promise<void> {
       if (attempt < RECORD_ATTEMPTS) await new Promise((resolve) => setTimeout(resolve, 1000));
     }
   }
+}
+
+/** Where a row came from, for its rejection: the line and the record's text. */
+interface Located {
+  line: number;
+  readonly raw: string;
 }
 
 interface Counts {
@@ -242,7 +255,7 @@ async function importInTransaction(
     plan = planned.plan;
   };
 
-  const rejectRecord = (record: CsvRecord, field: string | null, reason: string) => {
+  const rejectRecord = (record: Located, field: string | null, reason: string) => {
     reject({ line: record.line, field, reason, raw: quarantineText(record.raw) });
     if (rejected.length >= batchRows) return flush();
   };
@@ -267,7 +280,7 @@ async function importInTransaction(
     if (usage.length >= batchRows) await flush();
   };
 
-  const addSample = (record: CsvRecord, p: ParsedSample, cid: number, typeId: number): Promise<void> | undefined => {
+  const addSample = (record: Located, p: ParsedSample, cid: number, typeId: number): Promise<void> | undefined => {
     const problem = loader!.add({
       customerId: cid, gpuUuid: p.gpuUuid, gpuTypeId: typeId, tsMs: p.ts, utilizationPct: p.utilizationPct,
       memoryUsedMib: p.memoryUsedMib, powerW: p.powerW, hostname: p.hostname,
@@ -277,7 +290,7 @@ async function importInTransaction(
   };
 
   /** A sample whose customer, type or assignment is not known yet: looked up (or created) first. */
-  const addSampleSlowly = async (record: CsvRecord, p: ParsedSample) => {
+  const addSampleSlowly = async (record: Located, p: ParsedSample) => {
     let cid: number;
     if (p.customer !== null) cid = await customerId(p.customer);
     else {
@@ -298,7 +311,10 @@ async function importInTransaction(
     if (isUsage) return handleUsage(record);
     const parsed = parseRecord(plan as ColumnPlan<ParsedSample>, record);
     if (!parsed.ok) return rejectRecord(record, parsed.field, parsed.reason);
-    const p = parsed.row;
+    return handleSample(record, parsed.row);
+  };
+
+  const handleSample = (record: Located, p: ParsedSample): Promise<void> | undefined => {
     if (p.ts < oldestSampleMs) {
       return rejectRecord(
         record,
@@ -312,38 +328,83 @@ async function importInTransaction(
     return addSample(record, p, cid, typeId);
   };
 
-  const started = performance.now();
-  const decoder = new StringDecoder('utf8');
-  // Most logs are ASCII: such a chunk is decoded byte for byte (much faster), unless the decoder still holds
-  // the start of a character from the chunk before.
-  let decoderHolds = false;
-  const decode = (chunk: Buffer): string => {
-    if (!decoderHolds && isAscii(chunk)) return chunk.toString('latin1');
-    const text = decoder.write(chunk);
-    decoderHolds = !isAscii(chunk);
-    return text;
-  };
-  const stream = createReadStream(request.path, { highWaterMark: 1 << 20 });
-  let sawData = false;
-  try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      sawData ||= chunk.length > 0;
-      hash.update(chunk);
-      splitter.push(decode(chunk), take);
-      for (const record of records) {
-        const wait = handle(record);
-        if (wait) await wait;
-        if (refused) throw new InputProblems([refused]);
-      }
-      records.length = 0;
-    }
-    splitter.push(decoder.end(), take);
-    splitter.end(take);
+  const drainRecords = async () => {
     for (const record of records) {
       const wait = handle(record);
       if (wait) await wait;
       if (refused) throw new InputProblems([refused]);
     }
+    records.length = 0;
+  };
+
+  // The line the plan's byte reader took, for a rejection later in its handling (its text made only then).
+  const taken = {
+    line: 0,
+    data: Buffer.alloc(0) as Buffer,
+    start: 0,
+    end: 0,
+    get raw(): string {
+      return this.data.toString('latin1', this.start, this.end);
+    },
+  };
+  const byteReader = () => (splitter.isOpen || plan === null ? undefined : (plan as ColumnPlan<ParsedSample>).parseBytes);
+
+  // One line: read from its bytes when the plan's fast path takes it (gpu-samples: nearly every line), else
+  // decoded and framed by the splitter (the header, quoted records, other kinds, every line the fast path
+  // leaves, whose problem the general parser names). Synchronous unless the line needs the database.
+  const line = (n: number, data: Buffer, start: number, end: number): Promise<void> | undefined => {
+    const parseBytes = byteReader();
+    if (parseBytes) {
+      const row = parseBytes(data, start, end);
+      if (row !== null) {
+        counts.read++;
+        taken.line = n;
+        taken.data = data;
+        taken.start = start;
+        taken.end = end;
+        return handleSample(taken, row);
+      }
+    }
+    splitter.line(n, data.toString('utf8', start, end), take);
+    return records.length > 0 ? drainRecords() : undefined;
+  };
+
+  const started = performance.now();
+  const stream = createReadStream(request.path, { highWaterMark: 1 << 20 });
+  let sawData = false;
+  let lineNo = 0;
+  // The start of a line the chunks so far have not ended (a long line's pieces, joined once it ends).
+  let carry: Buffer[] = [];
+  try {
+    for await (const read of stream as AsyncIterable<Buffer>) {
+      if (read.length === 0) continue;
+      hash.update(read);
+      // A UTF-8 byte order mark is not part of the first line.
+      const chunk = !sawData && read[0] === 0xef && read[1] === 0xbb && read[2] === 0xbf ? read.subarray(3) : read;
+      sawData = true;
+      if (chunk.indexOf(10) === -1) {
+        carry.push(chunk);
+        continue;
+      }
+      const data = carry.length > 0 ? Buffer.concat([...carry, chunk]) : chunk;
+      carry = [];
+      let start = 0;
+      for (let nl = data.indexOf(10, start); nl !== -1; nl = data.indexOf(10, start)) {
+        const wait = line(++lineNo, data, start, nl > start && data[nl - 1] === 13 ? nl - 1 : nl);
+        if (wait) await wait;
+        if (refused) throw new InputProblems([refused]);
+        start = nl + 1;
+      }
+      if (start < data.length) carry.push(data.subarray(start));
+    }
+    if (carry.length > 0) {
+      const last = Buffer.concat(carry);
+      const wait = line(++lineNo, last, 0, last[last.length - 1] === 13 ? last.length - 1 : last.length);
+      if (wait) await wait;
+      if (refused) throw new InputProblems([refused]);
+    }
+    splitter.end(take);
+    await drainRecords();
   } finally {
     stream.destroy();
   }
@@ -362,6 +423,7 @@ async function importInTransaction(
     const stored = await loader.finish();
     counts.stored += stored.stored;
     counts.duplicates += stored.duplicates;
+    if (stored.keyless > 0) await queueSampleKeyBuild(trx);
   }
   phase('partitions');
   const { hours } = await refreshRollups(trx, touched);

@@ -2,9 +2,9 @@
 // format as they are parsed (no per-row objects kept) and sent in batches of a few MB while the next batch is
 // parsed. A day that already has a partition takes its rows through the staging table and
 // `INSERT … ON CONFLICT DO NOTHING` (storeGpuSamples' path). A day without one — a backfill, the bulk of any
-// large file — is COPYed into a plain table named as its partition will be, which then gets its primary key
-// in one sort and is attached (foreign keys checked in one query each): per-row index and foreign-key work is
-// what made row-at-a-time loading slow. The new days' hourly rollups are summed as the rows pass
+// large file — is COPYed into a plain table named as its partition will be, which is then attached (foreign
+// keys checked in one query each) and gets its key after the commit (per-row index and foreign-key work is
+// what made row-at-a-time loading slow, and the key's sort cost as much as the COPY). The new days' hourly rollups are summed as the rows pass
 // (StreamingGpuRollup), so only hours next to stored days, or touched by a GPU whose samples go back in time,
 // are left to the SQL recompute. See docs/decisions/010-ingestion-files.md.
 import type { Db } from '../../../db/client.js';
@@ -120,8 +120,8 @@ export class SampleBulkLoader {
     }
     if (bulk) {
       // Every row of a new day is new, and is summed into its hour here; a row repeating its series' latest
-      // key is not sent at all (the first one stays, as the primary key would have it), so the key's build
-      // meets no duplicate unless a series went back in time.
+      // key is not sent at all (the first one stays, as the primary key would have it), so the day holds no
+      // repeated key unless a series went back in time.
       if (!this.rollup.add(row.customerId, row.gpuUuid, row.gpuTypeId, ms, real(row.utilizationPct))) {
         this.duplicates++;
         return null;
@@ -178,17 +178,29 @@ export class SampleBulkLoader {
     });
   }
 
-  /** Sends what is left and turns the new days into partitions. Rollups are the caller's (refreshRollups). */
-  async finish(): Promise<{ stored: number; duplicates: number }> {
+  /**
+   * Sends what is left and turns the new days into partitions; `keyless` counts those attached without their
+   * key (the caller queues its build). Rollups are the caller's (refreshRollups).
+   */
+  async finish(): Promise<{ stored: number; duplicates: number; keyless: number }> {
     await this.flush();
     await this.pending;
     if (this.failure) throw this.failure;
+    // Rows of series that stayed in time order repeat no key once each series' repeats are dropped (add):
+    // the new days are attached without their key, built after the commit (ensureSampleKeys). A series that
+    // went back in time may repeat an older key: then the keys are built here, removing the repeats.
+    const key = this.rollup.hoursForSql.size > 0;
     let duplicates = 0;
-    for (const d of this.bulkDays.values()) if (d.created) duplicates += await finishBulkDay(this.trx, d.day);
+    let keyless = 0;
+    for (const d of this.bulkDays.values()) {
+      if (!d.created) continue;
+      duplicates += await finishBulkDay(this.trx, d.day, { key });
+      if (!key) keyless++;
+    }
     this.stored += this.bulkRows - duplicates;
     this.duplicates += duplicates;
     this.handOverRollups();
-    return { stored: this.stored, duplicates: this.duplicates };
+    return { stored: this.stored, duplicates: this.duplicates, keyless };
   }
 
   /**

@@ -25,9 +25,11 @@ import {
   updateRunOutcome,
 } from '../../../db/queries/ingestion.js';
 import { copyNullable, copyTextValue } from '../../../db/queries/ingestion-copy.js';
+import { addKeyedJob } from '../../../db/queries/job-queue.js';
 import {
   copyAndInsertSamples,
   dropSamplePartitionsBefore,
+  ensureSampleKeys,
   ensureSamplePartitions,
   lockGpuSamples,
   readSampleRetentionHorizon,
@@ -325,4 +327,23 @@ export async function dropExpiredSamplePartitions(
   const horizon = new Date(now.getTime() - retentionDays * DAY_MS);
   const dropped = await inTransaction(db, (t) => dropSamplePartitionsBefore(t, horizon));
   return { dropped };
+}
+
+/** The worker's task that builds the keys of days a file import attached without one. */
+export const SAMPLE_KEYS_TASK = 'maintenance:sample-keys';
+
+/** Queues the key build, in the import's transaction (so the job exists exactly when its days do). */
+export async function queueSampleKeyBuild(trx: Db): Promise<boolean> {
+  return addKeyedJob(trx, SAMPLE_KEYS_TASK, { jobKey: SAMPLE_KEYS_TASK, maxAttempts: 5 });
+}
+
+/**
+ * Builds every missing day key, under the sample writers' lock (a run writing into such a day would build it
+ * itself first). Returns the partitions keyed.
+ */
+export async function buildMissingSampleKeys(db: Kysely<Database>): Promise<string[]> {
+  return inTransaction(db, async (t) => {
+    await lockGpuSamples(t);
+    return ensureSampleKeys(t);
+  });
 }
