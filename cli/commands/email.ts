@@ -2,8 +2,7 @@
 // each recipient's zone), exactly once per recipient and week.
 import { parseIsoWeek } from '../../app/domain/weeks.js';
 import { isEmail } from '../../app/domain/customers.js';
-import { runWeekly, type RecipientOutcome } from '../../app/services/email/send.server.js';
-import { describeSmtpUrl, outboxFolder } from '../../app/services/email/mailer.server.js';
+import type { RecipientOutcome } from '../../app/services/email/send.server.js';
 import { UsageError, type Command } from '../framework.js';
 
 const WORDS: Record<RecipientOutcome['outcome'], string> = {
@@ -40,6 +39,11 @@ is uncertain.`,
     const to = options.to === undefined ? undefined : String(options.to).trim().toLowerCase();
     if (to !== undefined && !isEmail(to)) throw new UsageError(`--to must be an email address (got "${String(options.to)}")`);
     const dryRun = options['dry-run'] === true;
+    // Loaded when the command runs (rendering and SMTP are a large part of the CLI's memory).
+    const [{ runWeekly }, { describeSmtpUrl, outboxFolder }] = await Promise.all([
+      import('../../app/services/email/send.server.js'),
+      import('../../app/services/email/mailer.server.js'),
+    ]);
     const settings = { smtpUrl: config.SMTP_URL, mailFrom: config.MAIL_FROM, dataDir: config.dataDir, appUrl: config.appUrl };
     if (!dryRun && !out.wantsJson) out.say(`Sending to ${config.SMTP_URL ? describeSmtpUrl(config.SMTP_URL) : `the outbox ${outboxFolder(config.dataDir)} (SMTP_URL is not set)`}.`);
     const results = await runWeekly({ db, settings, log: (line) => out.warn(line) }, { week, dryRun, to });

@@ -1,10 +1,14 @@
 // `breakeven recipients add|list|remove`: who gets the weekly emails.
-import { addRecipient, listRecipients, RecipientInputError, removeRecipient, type SubscriptionRow } from '../../app/services/email/recipients.server.js';
+import type { SubscriptionRow } from '../../app/services/email/recipients.server.js';
 import { UsageError, type Command } from '../framework.js';
 
 const CLI_ACTOR = { userId: null, actor: 'cli' };
 
+/** The recipients' service, loaded when a command runs (it brings the email modules, a large part of the CLI's memory). */
+const recipients = () => import('../../app/services/email/recipients.server.js');
+
 async function usage<T>(fn: () => Promise<T>): Promise<T> {
+  const { RecipientInputError } = await recipients();
   try {
     return await fn();
   } catch (error) {
@@ -47,7 +51,7 @@ Examples:
   async run({ db, args, options, out }) {
     if (options.kind === undefined) throw new UsageError('--kind is required: digest or customer');
     const { created, subscription } = await usage(() =>
-      addRecipient(db, CLI_ACTOR, { email: args[0], kind: String(options.kind), customer: options.customer as string | undefined, timeZone: options.tz as string | undefined }),
+      recipients().then(({ addRecipient }) => addRecipient(db, CLI_ACTOR, { email: args[0], kind: String(options.kind), customer: options.customer as string | undefined, timeZone: options.tz as string | undefined })),
     );
     if (out.wantsJson) return out.json({ created, subscription: jsonOf(subscription) });
     const what = subscription.kind === 'digest' ? 'the weekly digest' : `the weekly email of ${subscription.customer}`;
@@ -60,6 +64,7 @@ export const recipientsList: Command = {
   summary: 'List who gets the weekly emails: digest recipients, and customer emails (owners by default).',
   options: { json: { type: 'boolean', description: 'print the list as JSON and nothing else' } },
   async run({ db, out }) {
+    const { listRecipients } = await recipients();
     const all = await listRecipients(db);
     if (out.wantsJson) return out.json(all.map(jsonOf));
     if (!all.length) return out.say('No recipients yet: add one with `breakeven recipients add EMAIL --kind digest`.');
@@ -80,6 +85,7 @@ export const recipientsRemove: Command = {
   },
   details: 'The unsubscription sticks, also for a customer owner (whose subscription is the default); `recipients add` undoes it.',
   async run({ db, args, options, out }) {
+    const { removeRecipient } = await recipients();
     const ended = await usage(() => removeRecipient(db, CLI_ACTOR, { email: args[0], kind: options.kind as string | undefined, customer: options.customer as string | undefined }));
     if (out.wantsJson) return out.json({ unsubscribed: ended.map(jsonOf) });
     if (!ended.length) throw new UsageError(`${args[0].toLowerCase()} gets no weekly email${options.kind ? ` of kind ${String(options.kind)}` : ''}${options.customer ? ` for ${String(options.customer)}` : ''}`);

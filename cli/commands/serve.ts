@@ -1,4 +1,3 @@
-import { serve } from '../../server/serve.js';
 import type { Command } from '../framework.js';
 
 export const serveCommand: Command = {
@@ -6,6 +5,8 @@ export const serveCommand: Command = {
   summary: 'Serve the dashboard on PORT (what `npm start` runs after building): migrate, seed the demo into an empty database, serve.',
   database: false,
   async run({ config }) {
+    // Loaded when the command runs: the server's modules are most of the CLI's memory (see cli/main.ts).
+    const { serve } = await import('../../server/serve.js');
     const server = await serve(config);
     await new Promise<void>((resolve) => {
       const shutdown = (signal: string) => {
