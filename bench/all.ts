@@ -8,7 +8,8 @@
 // warm-up (the best is shown: one timed run swung by 2× with whatever else this two-core machine did),
 // BENCH_INGEST_ROWS (11,520,000: 2,000 GPUs × a day at 15 s) caps the raw samples each size ingests: 2 GPUs per
 // customer, a day of 15-second samples each, at most that many rows.
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { sql } from 'kysely';
@@ -26,6 +27,7 @@ const SIZES = (process.env.BENCH_SIZES ?? '100,1000,3000').split(',').map(Number
 const DAYS = 365;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const execFileAsync = promisify(execFile);
 const INGEST_ROWS = Number(process.env.BENCH_INGEST_ROWS ?? 11_520_000);
 
 /** One line of the table. `baseline` and `ratio` are empty where a figure has none. */
@@ -61,6 +63,11 @@ async function measureSize(serverUrl: string, customers: number, dataDir: string
     const t0 = performance.now();
     const rows = await generate(db, () => {}, { customers, days: DAYS });
     const generatedMs = performance.now() - t0;
+    // The generated gigabytes are written out before anything is timed: PostgreSQL's checkpoint and the
+    // kernel's write-back would otherwise share the two cores with the first measurements (the engine's), for
+    // longer the larger the size — a growth of the machine's, not of the engine's.
+    await sql`CHECKPOINT`.execute(db);
+    await execFileAsync('sync');
     const bytes = await sql<{ size: number }>`SELECT pg_database_size(current_database())::float8 AS size`.execute(db);
     log(`[${customers}] generated ${(rows.gpuRows + rows.tokenRows).toLocaleString('en-US')} rollup rows (${fmt(bytes.rows[0].size / 2 ** 30, 2)} GiB) in ${seconds(generatedMs)}`);
     add({ figure: 'rollup rows (a year, hourly)', value: (rows.gpuRows + rows.tokenRows).toLocaleString('en-US'), baseline: '', ratio: '' });

@@ -302,11 +302,16 @@ export async function copyIntoBulkDay(trx: Handle, day: string, data: Buffer): P
  * Makes a bulk day table the day's partition: attaches it (the foreign keys are checked in one query each),
  * drops the range check and analyses it. With `key`, its key is built first (buildSampleKey); without, the
  * caller knows the rows hold no repeated key and leaves the key to ensureSampleKeys (the worker after the
- * commit, or the next run writing into the day). Returns the duplicate rows removed.
+ * commit, or the next run writing into the day), and the day gets a block range index on its time meanwhile.
+ * Returns the duplicate rows removed.
  */
 export async function finishBulkDay(trx: Handle, day: string, opts: { key: boolean }): Promise<number> {
   const table = dayTable(day);
   const duplicates = opts.key ? await buildSampleKey(trx, table) : 0;
+  // Until its key exists, a time range of the day (the SQL rollup of hours next to it) is found through a block
+  // range index: the rows were written in the file's time order, so it is small, built in one pass without a
+  // sort, and a window of minutes reads only its blocks instead of the whole day.
+  if (!opts.key) await sql`CREATE INDEX ${sql.id(`${table}_ts_brin`)} ON ${sql.id(table)} USING brin (ts)`.execute(trx);
   await sql`ALTER TABLE gpu_samples ATTACH PARTITION ${sql.id(table)}
     FOR VALUES FROM (${sql.lit(`${day}T00:00:00Z`)}::timestamptz) TO (${sql.lit(`${nextDay(day)}T00:00:00Z`)}::timestamptz)`.execute(trx);
   await sql`ALTER TABLE ${sql.id(table)} DROP CONSTRAINT ${sql.id(`${table}_bulk_range`)}`.execute(trx);

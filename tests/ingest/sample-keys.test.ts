@@ -78,6 +78,12 @@ describe('the key of a new day', () => {
     const first = await importFile(db, { kind: 'gpu-samples', path: file, now: NOW });
     expect(first).toMatchObject({ read: 61, stored: 60, duplicates: 1, rejected: 0 });
     expect(await hasKey(table(day))).toBe(false);
+    // Meanwhile a time range of the day is found through a block range index.
+    const { rows: indexes } = await sql<{ method: string; columns: string }>`
+      SELECT am.amname AS method, pg_get_indexdef(x.indexrelid) AS columns
+      FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_am am ON am.oid = i.relam
+      WHERE x.indrelid = ${table(day)}::regclass`.execute(db);
+    expect(indexes).toEqual([{ method: 'brin', columns: expect.stringContaining('USING brin (ts)') }]);
     const rows = await storedRows('keys-a');
     expect(rows).toHaveLength(60);
     expect(rows.find((r) => r.gpu_uuid === 'GPU-a' && new Date(r.ts).getTime() === day + 10 * 3_600_000 + 5 * MIN)?.utilization_pct).toBe(35);
