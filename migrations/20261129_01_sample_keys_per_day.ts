@@ -5,6 +5,26 @@ import { sql, type Kysely } from 'kysely';
 // file's new day can be attached at once and its key built after the import's commit (by the worker, or by
 // the next run that writes into that day, under the writers' lock). Writes that may meet stored rows go to
 // the day's partition itself, with its key. See docs/decisions/032-sample-keys-per-day.md.
+
+/** ensure_gpu_sample_partition: creates the daily partition holding a timestamp if it does not exist yet — with
+ *  its own key after this migration, without before it (the parent's key covered it). */
+const ensurePartitionFunction = (withKey: boolean) =>
+  sql.raw(`
+    CREATE OR REPLACE FUNCTION ensure_gpu_sample_partition(day date) RETURNS text LANGUAGE plpgsql AS $fn$
+    DECLARE
+      part text := 'gpu_samples_' || to_char(day, 'YYYYMMDD');
+    BEGIN
+      IF to_regclass(part) IS NULL THEN
+        EXECUTE format(
+          'CREATE TABLE IF NOT EXISTS %I PARTITION OF gpu_samples FOR VALUES FROM (%L) TO (%L)',
+          part, (day::timestamp AT TIME ZONE 'UTC'), ((day + 1)::timestamp AT TIME ZONE 'UTC'));
+        ${withKey ? "EXECUTE format('ALTER TABLE %I ADD PRIMARY KEY (customer_id, gpu_uuid, ts)', part);" : ''}
+      END IF;
+      RETURN part;
+    END
+    $fn$;
+  `);
+
 export async function up(db: Kysely<any>): Promise<void> {
   await sql`
     ALTER TABLE gpu_samples DROP CONSTRAINT gpu_samples_pkey;
@@ -17,22 +37,8 @@ export async function up(db: Kysely<any>): Promise<void> {
       END LOOP;
     END
     $$;
-
-    -- Creates the daily partition holding a timestamp, with its key, if it does not exist yet.
-    CREATE OR REPLACE FUNCTION ensure_gpu_sample_partition(day date) RETURNS text LANGUAGE plpgsql AS $fn$
-    DECLARE
-      part text := 'gpu_samples_' || to_char(day, 'YYYYMMDD');
-    BEGIN
-      IF to_regclass(part) IS NULL THEN
-        EXECUTE format(
-          'CREATE TABLE IF NOT EXISTS %I PARTITION OF gpu_samples FOR VALUES FROM (%L) TO (%L)',
-          part, (day::timestamp AT TIME ZONE 'UTC'), ((day + 1)::timestamp AT TIME ZONE 'UTC'));
-        EXECUTE format('ALTER TABLE %I ADD PRIMARY KEY (customer_id, gpu_uuid, ts)', part);
-      END IF;
-      RETURN part;
-    END
-    $fn$;
   `.execute(db);
+  await sql`${ensurePartitionFunction(true)}`.execute(db);
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
@@ -46,18 +52,6 @@ export async function down(db: Kysely<any>): Promise<void> {
     END
     $$;
     ALTER TABLE gpu_samples ADD PRIMARY KEY (customer_id, gpu_uuid, ts);
-
-    CREATE OR REPLACE FUNCTION ensure_gpu_sample_partition(day date) RETURNS text LANGUAGE plpgsql AS $fn$
-    DECLARE
-      part text := 'gpu_samples_' || to_char(day, 'YYYYMMDD');
-    BEGIN
-      IF to_regclass(part) IS NULL THEN
-        EXECUTE format(
-          'CREATE TABLE IF NOT EXISTS %I PARTITION OF gpu_samples FOR VALUES FROM (%L) TO (%L)',
-          part, (day::timestamp AT TIME ZONE 'UTC'), ((day + 1)::timestamp AT TIME ZONE 'UTC'));
-      END IF;
-      RETURN part;
-    END
-    $fn$;
   `.execute(db);
+  await sql`${ensurePartitionFunction(false)}`.execute(db);
 }

@@ -5,31 +5,43 @@ import { stringify } from 'csv-stringify/sync';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseRecord, planColumns, type ColumnPlan, type FileKind, type ParsedSample, type ParsedUsage } from '../../app/domain/ingest/formats.js';
-import { CsvRecordSplitter, type CsvRecord } from '../../app/domain/ingest/records.js';
+import { CsvRecordSplitter, LineFramer, type CsvRecord } from '../../app/domain/ingest/records.js';
 import { MAX_TOKENS_PER_ROW } from '../../app/domain/ingest/rows.js';
 import { parseSmiTimestamp, parseTimestamp } from '../../app/domain/ingest/timestamps.js';
 import { SLUG_PATTERN } from '../../app/domain/customers.js';
 
 const NOW = Date.parse('2026-11-28T12:00:00Z');
 
-function split(chunks: string[]): CsvRecord[] {
+/** Records of a file's bytes given in chunks: framed into lines, decoded, split (as the file import reads). */
+function split(chunks: (string | Buffer)[]): CsvRecord[] {
   const out: CsvRecord[] = [];
+  const emit = (r: CsvRecord) => out.push(r);
   const s = new CsvRecordSplitter();
-  for (const c of chunks) s.push(c, (r) => out.push(r));
-  s.end((r) => out.push(r));
+  const f = new LineFramer();
+  const read = () => {
+    while (f.next()) s.line(f.line, f.data.toString('utf8', f.start, f.end), emit);
+  };
+  for (const c of chunks) {
+    f.feed(typeof c === 'string' ? Buffer.from(c) : c);
+    read();
+  }
+  f.finish();
+  read();
+  s.end(emit);
   return out;
 }
 
-/** Cuts text at the given fractions: the same text fed in pieces. */
-function pieces(text: string, cuts: number[]): string[] {
-  const at = [...new Set(cuts.map((c) => Math.floor(c * text.length)))].sort((a, b) => a - b);
-  const out: string[] = [];
+/** Cuts text's bytes at the given fractions (a cut may fall inside a character): the same file in pieces. */
+function pieces(text: string, cuts: number[]): Buffer[] {
+  const bytes = Buffer.from(text);
+  const at = [...new Set(cuts.map((c) => Math.floor(c * bytes.length)))].sort((a, b) => a - b);
+  const out: Buffer[] = [];
   let prev = 0;
   for (const a of at) {
-    out.push(text.slice(prev, a));
+    out.push(bytes.subarray(prev, a));
     prev = a;
   }
-  out.push(text.slice(prev));
+  out.push(bytes.subarray(prev));
   return out;
 }
 

@@ -121,30 +121,11 @@ function count(text: string, field: string, dflt: number | null): RecordResult<n
 const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
 
 /**
- * `digits[.digits]` with at most 15 digits in all, read without a regular expression or a string: the digits
- * as a whole number m < 10^15 (exact in a double) divided by 10^k (exact too, k ≤ 15) is one correctly rounded
- * division, i.e. exactly Number(text). NaN for anything else (signs, exponents, spaces, more digits), which
- * decimal() then reads the general way.
+ * `digits[.digits]` at bytes [start, end) of a line, with at most 15 digits in all, read without a regular
+ * expression or a string: the digits as a whole number m < 10^15 (exact in a double) divided by 10^k (exact
+ * too, k ≤ 15) is one correctly rounded division, i.e. exactly Number(text). NaN for anything else (signs,
+ * exponents, spaces, more digits): the line is then read by parse(), whose decimal() takes the general way.
  */
-function plainDecimal(text: string): number {
-  const n = text.length;
-  if (n === 0 || n > 16) return NaN;
-  let m = 0;
-  let digits = 0;
-  let point = -1;
-  for (let i = 0; i < n; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 48 && c <= 57) {
-      m = m * 10 + (c - 48);
-      digits++;
-    } else if (c === 46 && point === -1 && i > 0 && i < n - 1) point = i;
-    else return NaN;
-  }
-  if (digits > 15) return NaN;
-  return point === -1 ? m : m / POW10[n - 1 - point];
-}
-
-/** plainDecimal over bytes [start, end) of a line: the same rule, the same value. */
 function plainDecimalBytes(b: Buffer, start: number, end: number): number {
   const n = end - start;
   if (n === 0 || n > 16) return NaN;
@@ -163,10 +144,8 @@ function plainDecimalBytes(b: Buffer, start: number, end: number): number {
   return point === -1 ? m : m / POW10[end - 1 - point];
 }
 
-/** A decimal within [min, max], or the reason it is not (a string): no object per value on the hot path. */
+/** A decimal within [min, max], or the reason it is not (a string). */
 function decimal(text: string, min: number, max: number, unit: string): number | string {
-  const plain = plainDecimal(text);
-  if (plain >= min && plain <= max) return plain;
   const t = text.trim();
   if (!DECIMAL.test(t)) return `${shown(t)} is not a number`;
   const n = Number(t);
@@ -243,6 +222,17 @@ function gpuTypeProblem(name: string): string | null {
   return normalizeGpuType(name) === '' ? `${shown(name)} does not name a GPU type` : null;
 }
 
+/** A check that remembers the values it passed (up to 10,000): the same few values are checked once. */
+function remembered(problem: (value: string) => string | null): (value: string) => string | null {
+  const passed = new Set<string>();
+  return (value) => {
+    if (passed.has(value)) return null;
+    const reason = problem(value);
+    if (reason === null && passed.size < 10_000) passed.add(value);
+    return reason;
+  };
+}
+
 /** Column plan of a gpu-samples file: timestamp,gpu_uuid,gpu_type,customer,utilization_pct[,memory_used_mib,power_w,hostname]. */
 function gpuSamplesPlan(header: string[], options: FormatOptions): PlanResult {
   const index = indexColumns(header);
@@ -257,8 +247,8 @@ function gpuSamplesPlan(header: string[], options: FormatOptions): PlanResult {
   const fixedCustomer = options.customer;
   // Values seen before: a file names a handful of types and customers thousands of times, and a scrape
   // writes one time for every GPU.
-  const knownTypes = new Set<string>();
-  const knownCustomers = new Set<string>();
+  const knownTypeProblem = remembered(gpuTypeProblem);
+  const knownCustomerProblem = remembered(checkSlug);
   const time = lastTime(options.nowMs);
   const width = header.length;
   /** [start, end) of each field of the line parseBytes is reading. */
@@ -281,17 +271,11 @@ function gpuSamplesPlan(header: string[], options: FormatOptions): PlanResult {
       const uuidProblem = textProblem(gpuUuid);
       if (uuidProblem) return bad('gpu_uuid', uuidProblem);
       const gpuType = f[iType].trim();
-      if (!knownTypes.has(gpuType)) {
-        const typeProblem = gpuTypeProblem(gpuType);
-        if (typeProblem) return bad('gpu_type', typeProblem);
-        if (knownTypes.size < 10_000) knownTypes.add(gpuType);
-      }
+      const typeProblem = knownTypeProblem(gpuType);
+      if (typeProblem) return bad('gpu_type', typeProblem);
       const customer = fixedCustomer ?? f[iCustomer].trim();
-      if (!knownCustomers.has(customer)) {
-        const slug = checkSlug(customer);
-        if (slug) return bad('customer', slug);
-        if (knownCustomers.size < 10_000) knownCustomers.add(customer);
-      }
+      const slug = knownCustomerProblem(customer);
+      if (slug) return bad('customer', slug);
       const util = decimal(f[iUtil], 0, 100, '');
       if (typeof util === 'string') return bad('utilization_pct', util);
       let memory: number | null = null;
@@ -339,19 +323,11 @@ function gpuSamplesPlan(header: string[], options: FormatOptions): PlanResult {
       const gpuUuid = text(b, iUuid, MAX_TEXT_LENGTH);
       if (gpuUuid === null) return null;
       const gpuType = text(b, iType, MAX_TEXT_LENGTH);
-      if (gpuType === null) return null;
-      if (!knownTypes.has(gpuType)) {
-        if (gpuTypeProblem(gpuType)) return null;
-        if (knownTypes.size < 10_000) knownTypes.add(gpuType);
-      }
+      if (gpuType === null || knownTypeProblem(gpuType)) return null;
       let customer = fixedCustomer;
       if (customer === undefined) {
         const c = text(b, iCustomer, 100);
-        if (c === null) return null;
-        if (!knownCustomers.has(c)) {
-          if (checkSlug(c)) return null;
-          if (knownCustomers.size < 10_000) knownCustomers.add(c);
-        }
+        if (c === null || knownCustomerProblem(c)) return null;
         customer = c;
       }
       const util = plainDecimalBytes(b, bounds[2 * iUtil], bounds[2 * iUtil + 1]);

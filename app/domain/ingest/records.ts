@@ -1,8 +1,10 @@
-// Splits decoded CSV text into records with their first line number and raw text, streaming. Lines without a
-// quote (machine-written logs: nearly every line) are split on the delimiter directly; a record containing a
-// quote is framed by RFC 4180's quote parity and parsed by csv-parse, so quoting follows the library. A record
-// that cannot be parsed is reported on its first line, and the lines after that line are read again on their
-// own: one stray quote costs one line, never the rest of the file.
+// A file's bytes into lines, and lines into CSV records with their first line number and raw text, streaming.
+// LineFramer numbers the lines and hands each as a range of bytes, so a reader can take most lines straight
+// from the bytes (the gpu-samples fast path) and decode only the others for CsvRecordSplitter. There, lines
+// without a quote (machine-written logs: nearly every line) are split on the delimiter directly; a record
+// containing a quote is framed by RFC 4180's quote parity and parsed by csv-parse, so quoting follows the
+// library. A record that cannot be parsed is reported on its first line, and the lines after that line are
+// read again on their own: one stray quote costs one line, never the rest of the file.
 import { parse as parseCsvSync } from 'csv-parse/sync';
 
 export interface CsvRecord {
@@ -21,12 +23,69 @@ export interface SplitterOptions {
   maxRecordChars?: number;
 }
 
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Frames a file's bytes into lines as its chunks arrive: numbered from 1, without a leading UTF-8 byte order
+ * mark or a line's final CR; a line cut across chunks is joined once it ends. After feed() (and after end(),
+ * for a last line without a line break), each next() that returns true describes one line: bytes
+ * [start, end) of data, number `line`. No object is made per line.
+ */
+export class LineFramer {
+  line = 0;
+  data: Buffer = EMPTY;
+  start = 0;
+  end = 0;
+  private buffer: Buffer = EMPTY;
+  private at = 0;
+  private carry: Buffer[] = [];
+  private ended = false;
+
+  /** The next chunk; read its lines with next() until it returns false before feeding another. */
+  feed(chunk: Buffer): void {
+    if (chunk.indexOf(10) === -1) {
+      this.carry.push(chunk);
+      return;
+    }
+    this.buffer = this.carry.length > 0 ? Buffer.concat([...this.carry, chunk]) : chunk;
+    this.carry = [];
+    this.at = 0;
+  }
+
+  /** No more chunks: the text after the last line break, if any, is the last line. */
+  finish(): void {
+    this.ended = true;
+  }
+
+  next(): boolean {
+    const nl = this.buffer.indexOf(10, this.at);
+    if (nl !== -1) {
+      this.take(this.buffer, this.at, nl);
+      this.at = nl + 1;
+      return true;
+    }
+    if (this.at < this.buffer.length) this.carry.push(this.buffer.subarray(this.at));
+    this.buffer = EMPTY;
+    this.at = 0;
+    if (!this.ended || this.carry.length === 0) return false;
+    const last = Buffer.concat(this.carry);
+    this.carry = [];
+    this.take(last, 0, last.length);
+    return true;
+  }
+
+  private take(data: Buffer, start: number, end: number): void {
+    if (this.line === 0 && data[start] === 0xef && data[start + 1] === 0xbb && data[start + 2] === 0xbf) start += 3;
+    this.line++;
+    this.data = data;
+    this.start = start;
+    this.end = end > start && data[end - 1] === 13 ? end - 1 : end;
+  }
+}
+
 export class CsvRecordSplitter {
   private readonly delimiter: string;
   private readonly maxChars: number;
-  private carry = '';
-  private lineNo = 0;
-  private first = true;
   /** Lines of an open quoted record: [line number, text]. */
   private open: [number, string][] = [];
   private openChars = 0;
@@ -40,35 +99,8 @@ export class CsvRecordSplitter {
     this.maxChars = options.maxRecordChars ?? 65_536;
   }
 
-  /** Feeds decoded text; calls emit for every complete record. */
-  push(text: string, emit: (record: CsvRecord) => void): void {
-    if (this.first && text.length > 0) {
-      this.first = false;
-      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-    }
-    let start = 0;
-    let data = text;
-    if (this.carry) {
-      data = this.carry + text;
-      this.carry = '';
-    }
-    for (;;) {
-      const nl = data.indexOf('\n', start);
-      if (nl === -1) break;
-      const end = nl > start && data.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
-      this.line(++this.lineNo, data.slice(start, end), emit);
-      start = nl + 1;
-    }
-    if (start < data.length) this.carry = data.slice(start);
-  }
-
-  /** Ends the input: the last line (without a line break) and any open record. */
+  /** Ends the input: an open record's first line is rejected, and the lines after it read again. */
   end(emit: (record: CsvRecord) => void): void {
-    if (this.carry) {
-      const last = this.carry.endsWith('\r') ? this.carry.slice(0, -1) : this.carry;
-      this.carry = '';
-      this.line(++this.lineNo, last, emit);
-    }
     while (this.open.length > 0) {
       this.fail('a quoted field is not closed before the end of the file', emit);
       while (this.replay.length > 0) {
@@ -83,10 +115,7 @@ export class CsvRecordSplitter {
     return this.open.length > 0;
   }
 
-  /**
-   * Feeds one line already framed by the caller (its number, its text without the line break): for a reader
-   * that frames lines itself and sends only some here. Do not mix with push().
-   */
+  /** Feeds one line (its number and decoded text, without the line break); calls emit for each complete record. */
   line(n: number, text: string, emit: (record: CsvRecord) => void): void {
     this.step(n, text, emit);
     if (this.replaying) return;

@@ -21,7 +21,7 @@ import {
   type ParsedSample,
   type ParsedUsage,
 } from '../../domain/ingest/formats.js';
-import { CsvRecordSplitter, type CsvRecord } from '../../domain/ingest/records.js';
+import { CsvRecordSplitter, LineFramer, type CsvRecord } from '../../domain/ingest/records.js';
 import { quarantineText, textProblem, type RejectedRow, type TokenRow } from '../../domain/ingest/rows.js';
 import { isTimeZone } from '../../domain/ingest/timestamps.js';
 import { DEFAULT_MAX_GAP_MS } from '../../domain/telemetry.js';
@@ -371,38 +371,25 @@ async function importInTransaction(
 
   const started = performance.now();
   const stream = createReadStream(request.path, { highWaterMark: 1 << 20 });
-  let sawData = false;
-  let lineNo = 0;
-  // The start of a line the chunks so far have not ended (a long line's pieces, joined once it ends).
-  let carry: Buffer[] = [];
-  try {
-    for await (const read of stream as AsyncIterable<Buffer>) {
-      if (read.length === 0) continue;
-      hash.update(read);
-      // A UTF-8 byte order mark is not part of the first line.
-      const chunk = !sawData && read[0] === 0xef && read[1] === 0xbb && read[2] === 0xbf ? read.subarray(3) : read;
-      sawData = true;
-      if (chunk.indexOf(10) === -1) {
-        carry.push(chunk);
-        continue;
-      }
-      const data = carry.length > 0 ? Buffer.concat([...carry, chunk]) : chunk;
-      carry = [];
-      let start = 0;
-      for (let nl = data.indexOf(10, start); nl !== -1; nl = data.indexOf(10, start)) {
-        const wait = line(++lineNo, data, start, nl > start && data[nl - 1] === 13 ? nl - 1 : nl);
-        if (wait) await wait;
-        if (refused) throw new InputProblems([refused]);
-        start = nl + 1;
-      }
-      if (start < data.length) carry.push(data.subarray(start));
-    }
-    if (carry.length > 0) {
-      const last = Buffer.concat(carry);
-      const wait = line(++lineNo, last, 0, last[last.length - 1] === 13 ? last.length - 1 : last.length);
+  const framer = new LineFramer();
+  const readLines = async () => {
+    while (framer.next()) {
+      const wait = line(framer.line, framer.data, framer.start, framer.end);
       if (wait) await wait;
       if (refused) throw new InputProblems([refused]);
     }
+  };
+  let sawData = false;
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      if (chunk.length === 0) continue;
+      sawData = true;
+      hash.update(chunk);
+      framer.feed(chunk);
+      await readLines();
+    }
+    framer.finish();
+    await readLines();
     splitter.end(take);
     await drainRecords();
   } finally {

@@ -4,9 +4,10 @@
 // `INSERT … ON CONFLICT DO NOTHING` (storeGpuSamples' path). A day without one — a backfill, the bulk of any
 // large file — is COPYed into a plain table named as its partition will be, which is then attached (foreign
 // keys checked in one query each) and gets its key after the commit (per-row index and foreign-key work is
-// what made row-at-a-time loading slow, and the key's sort cost as much as the COPY). The new days' hourly rollups are summed as the rows pass
-// (StreamingGpuRollup), so only hours next to stored days, or touched by a GPU whose samples go back in time,
-// are left to the SQL recompute. See docs/decisions/010-ingestion-files.md.
+// what made row-at-a-time loading slow, and the key's sort cost as much as the COPY). The new days' hourly
+// rollups are summed as the rows pass (StreamingGpuRollup), so only hours next to stored days, or touched by a
+// GPU whose samples go back in time, are left to the SQL recompute. See docs/decisions/010-ingestion-files.md
+// and 032-sample-keys-per-day.md.
 import type { Db } from '../../../db/client.js';
 import { BinaryCopyWriter } from '../../../db/queries/ingestion-copy.js';
 import {
