@@ -15,6 +15,7 @@ const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 /** Milliseconds from the Unix epoch to PostgreSQL's (2000-01-01 UTC). */
 const PG_EPOCH_MS = 946_684_800_000;
 const TWO_32 = 4_294_967_296;
+const PG_EPOCH_HOUR = PG_EPOCH_MS / 3_600_000;
 
 const MSG_COPY_DATA = 0x64; // 'd'
 const MSG_COPY_DONE = 0x63; // 'c'
@@ -61,6 +62,36 @@ export class BinaryRow {
   text(i: number): string {
     const at = this.starts[i];
     return this.buf.toString('utf8', at, at + this.lengths[i]);
+  }
+
+  /** A date (days since 2000-01-01) as hours since the Unix epoch, at its 00:00 UTC. */
+  dateEpochHour(i: number): number {
+    return PG_EPOCH_HOUR + this.int4(i) * 24;
+  }
+
+  /** An int8 at a byte offset of `buf` (inside a bytea field). */
+  int8At(at: number): number {
+    return this.view.getInt32(at) * TWO_32 + this.view.getUint32(at + 4);
+  }
+
+  float8At(at: number): number {
+    return this.view.getFloat64(at);
+  }
+
+  /**
+   * The hours of a packed day (migrations/20261129_02_daily_usage.ts: per hour an int2 hour of the day, then
+   * `size` − 2 bytes of values) that fall in [fromHour, toHour), epoch hours: `visit(epochHour, at)` with `at`
+   * the offset of the hour's values in `buf`.
+   */
+  eachPackedHour(dayField: number, hoursField: number, size: number, fromHour: number, toHour: number, visit: (epochHour: number, at: number) => void): void {
+    const day = this.dateEpochHour(dayField);
+    const start = this.starts[hoursField];
+    const end = start + this.lengths[hoursField];
+    if ((end - start) % size !== 0) throw new Error(`a packed day of ${end - start} bytes is not whole ${size}-byte hours`);
+    for (let at = start; at < end; at += size) {
+      const hour = day + this.view.getInt16(at);
+      if (hour >= fromHour && hour < toHour) visit(hour, at + 2);
+    }
   }
 }
 
@@ -260,6 +291,12 @@ export async function copyOutBinary(
 export function timestampLiteral(at: Date): string {
   if (Number.isNaN(at.getTime())) throw new RangeError('invalid date');
   return `'${at.toISOString()}'::timestamptz`;
+}
+
+/** The UTC date of a valid Date, as a literal for an inlined statement. */
+export function dateLiteral(at: Date): string {
+  if (Number.isNaN(at.getTime())) throw new RangeError('invalid date');
+  return `'${at.toISOString().slice(0, 10)}'::date`;
 }
 
 /** An integer literal for an inlined statement. */

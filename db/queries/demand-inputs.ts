@@ -1,6 +1,7 @@
 // The hourly rollups a window's demand is computed from: GPU telemetry per customer and GPU type, token usage
 // per customer and model. Two set-based reads (binary COPY, side by side on two connections) however many
-// customers, into shared typed-array columns in arrival order, then grouped by customer with a counting sort
+// customers, of the rollups' packed days (a day's hours in one row: PostgreSQL's cost of a read is mostly per
+// row), unpacked into shared typed-array columns in arrival order, then grouped by customer with a counting sort
 // of row indexes. Millions of rows stay a few flat buffers, not millions of objects for the garbage collector
 // to trace; the columns are sized from the table's row estimate up front, because memory is only paid for when
 // first written and copying grown buffers would pay for it twice. The batch views and the single-scope CLI read
@@ -9,9 +10,11 @@ import { sql, type Kysely } from 'kysely';
 import type { CountArray, TelemetryColumns, TokenColumns } from '../../app/services/costing/columns.js';
 import type { Database } from '../schema.js';
 import { concurrencyLimit } from '../../app/lib/limit.js';
-import { copyOutBinary, integerListLiteral, integerLiteral, timestampLiteral, type BinaryRow } from './copy-out.js';
+import { copyOutBinary, dateLiteral, integerListLiteral, integerLiteral, type BinaryRow } from './copy-out.js';
 
 type Handle = Kysely<Database>;
+
+const HOUR_MS = 3_600_000;
 
 export type { TelemetryColumns, TokenColumns };
 
@@ -41,20 +44,32 @@ export interface HourlyDemandInputs {
 
 function filters(q: DemandInputsQuery, withGpuType: boolean): string {
   if (q.from.getTime() >= q.to.getTime()) throw new RangeError('the window is empty');
-  const where = [`hour >= ${timestampLiteral(q.from)}`, `hour < ${timestampLiteral(q.to)}`];
+  // Every day the window touches; hours outside it are skipped as the days are unpacked.
+  const where = [`day >= ${dateLiteral(q.from)}`, `day <= ${dateLiteral(new Date(q.to.getTime() - 1))}`];
   if (q.customerIds) where.push(`customer_id = ANY(${integerListLiteral(q.customerIds)})`);
   if (q.poolId !== undefined) where.push(`customer_id IN (SELECT id FROM customers WHERE pool_id = ${integerLiteral(q.poolId)})`);
   if (withGpuType && q.gpuTypeId !== undefined) where.push(`gpu_type_id = ${integerLiteral(q.gpuTypeId)}`);
   return where.join(' AND ');
 }
 
-/** The two statements the reader copies out (exported so that docs/performance.md can show their plans). */
+/** Bytes of one packed hour (migrations/20261129_02_daily_usage.ts): int2 hour of the day, then its values. */
+export const TELEMETRY_HOUR_BYTES = 2 + 2 * 8;
+export const TOKEN_HOUR_BYTES = 2 + 5 * 8;
+
+/**
+ * The two statements the reader copies out (exported so that docs/performance.md can show their plans): the
+ * window's days of the packed copies of the hourly rollups, one row per customer × GPU type or model × day.
+ */
 export function demandInputsSql(q: DemandInputsQuery): { telemetry: string; tokens: string } {
   return {
-    telemetry: `SELECT customer_id, gpu_type_id, hour, allocated_gpu_seconds, busy_gpu_seconds FROM hourly_gpu_usage WHERE ${filters(q, true)}`,
-    tokens: `SELECT customer_id, model, hour, input_tokens, cached_input_tokens, cache_write_input_tokens, output_tokens, requests
-       FROM hourly_token_usage WHERE ${filters(q, false)}`,
+    telemetry: `SELECT customer_id, gpu_type_id, day, hours FROM daily_gpu_usage WHERE ${filters(q, true)}`,
+    tokens: `SELECT customer_id, model, day, hours FROM daily_token_usage WHERE ${filters(q, false)}`,
   };
+}
+
+/** The window as epoch hours [from, to). */
+export function windowHours(q: { from: Date; to: Date }): { fromHour: number; toHour: number } {
+  return { fromHour: Math.ceil(q.from.getTime() / HOUR_MS), toHour: Math.ceil(q.to.getTime() / HOUR_MS) };
 }
 
 function sameBytes(a: Buffer, b: Buffer, start: number, length: number): boolean {
@@ -64,7 +79,7 @@ function sameBytes(a: Buffer, b: Buffer, start: number, length: number): boolean
 }
 
 /** Model names arrive as bytes; the few distinct ones are decoded once and recognised by a byte compare. */
-function modelIndexer(models: string[]): (row: BinaryRow, field: number) => number {
+export function modelIndexer(models: string[]): (row: BinaryRow, field: number) => number {
   const known: Buffer[] = [];
   let last = -1;
   return (row, field) => {
@@ -81,7 +96,6 @@ function modelIndexer(models: string[]): (row: BinaryRow, field: number) => numb
   };
 }
 
-const HOUR_MS = 3_600_000;
 const U32_MAX = 0xffff_ffff;
 
 function growU32(a: Uint32Array, n: number): Uint32Array {
@@ -240,7 +254,7 @@ const pairedReads = concurrencyLimit(2);
  * second adopts it), so rows ingested meanwhile are seen by both or by neither. In a caller's transaction
  * there is one connection: the reads run one after the other in it.
  */
-async function sameSnapshot<A, B>(db: Handle, a: (conn: Handle) => Promise<A>, b: (conn: Handle) => Promise<B>): Promise<[A, B]> {
+export async function sameSnapshot<A, B>(db: Handle, a: (conn: Handle) => Promise<A>, b: (conn: Handle) => Promise<B>): Promise<[A, B]> {
   if (db.isTransaction) return [await a(db), await b(db)];
   return pairedReads(() =>
     db
@@ -279,24 +293,27 @@ export async function loadHourlyDemandInputs(db: Handle, q: DemandInputsQuery): 
   let tHour: Uint32Array = new Uint32Array(tCap);
   let tAllocated: Float64Array = new Float64Array(tCap);
   let tBusy: Float64Array = new Float64Array(tCap);
+  const { fromHour, toHour } = windowHours(q);
+  // Hourly rows read (the packed days' hours in the window), as the hourly tables count them.
+  let telemetryRows = 0;
+  let tokenRows = 0;
   const readTelemetry = (conn: Handle) =>
-    copyOutBinary(
-      conn,
-      demandInputsSql(q).telemetry,
-      5,
-      (r) => {
-        const i = tPlace.place(tKeys.key(r.int8(0), r.int8(1)));
+    copyOutBinary(conn, demandInputsSql(q).telemetry, 4, (r) => {
+      const key = tKeys.key(r.int8(0), r.int8(1));
+      r.eachPackedHour(2, 3, TELEMETRY_HOUR_BYTES, fromHour, toHour, (hour, at) => {
+        const i = tPlace.place(key);
         if (tPlace.used > tCap) {
           tCap = Math.max(tPlace.used, tCap * 2);
           tHour = growU32(tHour, tCap);
           tAllocated = growF64(tAllocated, tCap);
           tBusy = growF64(tBusy, tCap);
         }
-        tHour[i] = r.timestampMs(2) / HOUR_MS;
-        tAllocated[i] = r.float8(3);
-        tBusy[i] = r.float8(4);
-      },
-    );
+        tHour[i] = hour;
+        tAllocated[i] = r.float8At(at);
+        tBusy[i] = r.float8At(at + 8);
+        telemetryRows++;
+      });
+    });
 
   const models: string[] = [];
   const modelIndex = modelIndexer(models);
@@ -311,12 +328,10 @@ export async function loadHourlyDemandInputs(db: Handle, q: DemandInputsQuery): 
   const output = new Counts(kCap);
   let requests: Float64Array = new Float64Array(1024);
   const readTokens = (conn: Handle) =>
-    copyOutBinary(
-      conn,
-      demandInputsSql(q).tokens,
-      8,
-      (r) => {
-        const key = kKeys.key(r.int8(0), 0);
+    copyOutBinary(conn, demandInputsSql(q).tokens, 4, (r) => {
+      const key = kKeys.key(r.int8(0), 0);
+      const model = modelIndex(r, 1);
+      r.eachPackedHour(2, 3, TOKEN_HOUR_BYTES, fromHour, toHour, (hour, at) => {
         const i = kPlace.place(key);
         if (kPlace.used > kCap) {
           kCap = Math.max(kPlace.used, kCap * 2);
@@ -325,17 +340,18 @@ export async function loadHourlyDemandInputs(db: Handle, q: DemandInputsQuery): 
           for (const c of [input, cached, cacheWrite, output]) c.grow(kCap);
         }
         if (key >= requests.length) requests = growF64(requests, requests.length * 2);
-        kModel[i] = modelIndex(r, 1);
-        kHour[i] = r.timestampMs(2) / HOUR_MS;
-        input.set(i, r.int8(3));
-        cached.set(i, r.int8(4));
-        cacheWrite.set(i, r.int8(5));
-        output.set(i, r.int8(6));
-        requests[key] += r.int8(7);
-      },
-    );
+        kModel[i] = model;
+        kHour[i] = hour;
+        input.set(i, r.int8At(at));
+        cached.set(i, r.int8At(at + 8));
+        cacheWrite.set(i, r.int8At(at + 16));
+        output.set(i, r.int8At(at + 24));
+        requests[key] += r.int8At(at + 32);
+        tokenRows++;
+      });
+    });
 
-  const [telemetryRows, tokenRows] = await sameSnapshot(db, readTelemetry, readTokens);
+  await sameSnapshot(db, readTelemetry, readTokens);
 
   const telemetry = new Map<number, Map<number, TelemetryColumns>>();
   {

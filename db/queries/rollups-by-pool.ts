@@ -5,7 +5,7 @@
 // primary-key order (customer first) fetches a different heap page for nearly every row — measured on a year ×
 // 1,000 customers, 60 days of it: 14.3 s in PostgreSQL for an index-ordered read, 9.7 s for a sorted one, against
 // 1.9 s for the sequential reads of demand-inputs.ts. So this module runs those same two sequential reads (binary
-// COPY, decoded in place by copy-out.ts) once, in one snapshot, and writes each row to a temporary file of its
+// COPY of the packed days, decoded in place by copy-out.ts) once, side by side in one snapshot, and writes each row to a temporary file of its
 // group's bucket (~100,000 customer-hours: a year of ~11 customers); then it loads one bucket at a time into the
 // engine's column layout and yields its groups. Memory holds one bucket, the disk the window's rows once (~50
 // bytes a row), and each customer's rows keep the order the engine's own loader sees them in (so its sums are
@@ -16,8 +16,8 @@ import path from 'node:path';
 import type { Kysely } from 'kysely';
 import type { TelemetryColumns, TokenColumns } from '../../app/services/costing/columns.js';
 import type { Database } from '../schema.js';
-import { copyOutBinary, type BinaryRow } from './copy-out.js';
-import { demandInputsSql } from './demand-inputs.js';
+import { copyOutBinary } from './copy-out.js';
+import { demandInputsSql, modelIndexer, sameSnapshot, TELEMETRY_HOUR_BYTES, TOKEN_HOUR_BYTES, windowHours } from './demand-inputs.js';
 
 type Handle = Kysely<Database>;
 
@@ -224,19 +224,6 @@ function loadBucket(scratch: Scratch, telemetrySpill: Spill, tokenSpill: Spill, 
   return customers;
 }
 
-/** Model names, decoded once each: the few distinct ones are recognised by their bytes. */
-function modelIndexer(models: string[]): (r: BinaryRow, field: number) => number {
-  const known: Buffer[] = [];
-  return (r, field) => {
-    const bytes = r.buf.subarray(r.starts[field], r.starts[field] + r.lengths[field]);
-    for (let k = 0; k < known.length; k++) if (known[k].equals(bytes)) return k;
-    if (known.length === 0xffff) throw new RangeError('more than 65 535 distinct models in one window');
-    known.push(Buffer.from(bytes));
-    models.push(r.text(field));
-    return known.length - 1;
-  };
-}
-
 /**
  * The window's rollups, one group at a time: each pool with those of its members that have rows, and each customer
  * without a pool that has rows. `customers` says who is in which pool. A group's columns are valid until the
@@ -273,34 +260,42 @@ export async function* rollupsByPool(
     const models: string[] = [];
     const modelIndex = modelIndexer(models);
     const sqlOf = demandInputsSql(window);
-    // One snapshot for both reads, so rows ingested meanwhile are in both or in neither.
-    await db
-      .transaction()
-      .setIsolationLevel('repeatable read')
-      .setAccessMode('read only')
-      .execute(async (trx) => {
-        await copyOutBinary(trx, sqlOf.telemetry, 5, (r) => {
-          const b = bucket(r.int8(0));
+    // Side by side on two connections that see one snapshot, so rows ingested meanwhile are in both or in neither.
+    const { fromHour, toHour } = windowHours(window);
+    await sameSnapshot(
+      db,
+      (conn) =>
+        copyOutBinary(conn, sqlOf.telemetry, 4, (r) => {
+          const customer = r.int8(0);
+          const b = bucket(customer);
           if (b < 0) return;
+          const type = r.int8(1);
           const s = telemetry[b];
-          const at = s.next();
-          s.view.setUint32(at, r.int8(0), true);
-          s.view.setUint32(at + 4, r.int8(1), true);
-          s.view.setUint32(at + 8, r.timestampMs(2) / HOUR_MS, true);
-          s.view.setFloat64(at + 12, r.float8(3), true);
-          s.view.setFloat64(at + 20, r.float8(4), true);
-        });
-        await copyOutBinary(trx, sqlOf.tokens, 8, (r) => {
-          const b = bucket(r.int8(0));
+          r.eachPackedHour(2, 3, TELEMETRY_HOUR_BYTES, fromHour, toHour, (hour, at) => {
+            const to = s.next();
+            s.view.setUint32(to, customer, true);
+            s.view.setUint32(to + 4, type, true);
+            s.view.setUint32(to + 8, hour, true);
+            s.view.setFloat64(to + 12, r.float8At(at), true);
+            s.view.setFloat64(to + 20, r.float8At(at + 8), true);
+          });
+        }),
+      (conn) =>
+        copyOutBinary(conn, sqlOf.tokens, 4, (r) => {
+          const customer = r.int8(0);
+          const b = bucket(customer);
           if (b < 0) return;
+          const model = modelIndex(r, 1);
           const s = tokens[b];
-          const at = s.next();
-          s.view.setUint32(at, r.int8(0), true);
-          s.view.setUint16(at + 4, modelIndex(r, 1), true);
-          s.view.setUint32(at + 6, r.timestampMs(2) / HOUR_MS, true);
-          for (let c = 0; c < 5; c++) s.view.setFloat64(at + 10 + 8 * c, r.int8(3 + c), true);
-        });
-      });
+          r.eachPackedHour(2, 3, TOKEN_HOUR_BYTES, fromHour, toHour, (hour, at) => {
+            const to = s.next();
+            s.view.setUint32(to, customer, true);
+            s.view.setUint16(to + 4, model, true);
+            s.view.setUint32(to + 6, hour, true);
+            for (let c = 0; c < 5; c++) s.view.setFloat64(to + 10 + 8 * c, r.int8At(at + 8 * c), true);
+          });
+        }),
+    );
     const scratch = new Scratch();
     for (let b = 0; b < buckets; b++) {
       const loaded = loadBucket(scratch, telemetry[b], tokens[b], models);

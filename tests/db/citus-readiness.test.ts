@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../db/client.js';
 import { freshDatabase } from '../support/database.js';
 
-const DISTRIBUTED = ['gpu_samples', 'token_usage', 'hourly_gpu_usage', 'hourly_token_usage'];
+const DISTRIBUTED = ['gpu_samples', 'token_usage', 'hourly_gpu_usage', 'hourly_token_usage', 'daily_gpu_usage', 'daily_token_usage'];
 const REFERENCE = [
   'customers', 'pools', 'gpu_types', 'gpu_type_aliases', 'gpu_assignments',
   'price_books', 'offers', 'capacity_profiles', 'reservations', 'recommendations',

@@ -499,6 +499,23 @@ function focusRow(ctx: Context, c: Charge, r: Rounded): Row {
   ];
 }
 
+const compareText = (a: string | null, b: string | null) => (a === b ? 0 : a === null ? -1 : b === null ? 1 : a < b ? -1 : 1);
+
+/**
+ * A unit's rows by day, account, then model, token class and price; the rest (a reservation's purchase, used,
+ * unused and on-demand rows) in the order they were priced. Not the order token rows were read in: that follows
+ * where PostgreSQL happens to keep them, and the same data must give the same file.
+ */
+function rowOrder(a: Charge, b: Charge): number {
+  return (
+    a.day - b.day ||
+    compareText(a.account.id, b.account.id) ||
+    compareText(a.model, b.model) ||
+    (a.tokenClass && b.tokenClass ? TOKEN_CLASSES.indexOf(a.tokenClass) - TOKEN_CLASSES.indexOf(b.tokenClass) : 0) ||
+    (a.kind === 'api' && b.kind === 'api' ? a.listUnitPrice - b.listUnitPrice : 0)
+  );
+}
+
 /** A unit's rows, written to the spill file with its floor cents; `plusOne` are the rows that differ with a cent more. */
 interface SpilledUnit {
   name: string;
@@ -537,7 +554,7 @@ class UnitSpill {
     const floor = Math.floor(unit.current_usd * 100 + 1e-9);
     const rounded = roundUnit(charges, floor);
     const more = roundUnit(charges, floor + 1);
-    const order = charges.map((_, i) => i).sort((a, b) => charges[a].day - charges[b].day || (charges[a].account.id < charges[b].account.id ? -1 : charges[a].account.id > charges[b].account.id ? 1 : 0));
+    const order = charges.map((_, i) => i).sort((a, b) => rowOrder(charges[a], charges[b]));
     // Written 64 kB at a time: memory holds a few rows of a unit, not its text (a year of a pool is ~10 MB).
     const offset = this.size;
     let text = '';
