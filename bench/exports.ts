@@ -22,7 +22,7 @@ import { csvChunks, CsvText, type CsvExport, type Row } from '../app/services/ex
 import { focusExport } from '../app/services/exports/focus.server.js';
 import { costsExport, type ExportPeriod } from '../app/services/exports/tables.server.js';
 import { DAYS, END, generate } from './pages-data.js';
-import { isMain } from './lib.js';
+import { cliNodeFlags, isMain } from './lib.js';
 import { peakRssMb } from '../server/peak-memory.js';
 
 const STREAM_ROWS = Number(process.env.BENCH_STREAM_ROWS ?? 10_000_000);
@@ -91,10 +91,12 @@ async function child(kind: string, url: string, fromIso: string, toIso: string):
 }
 
 /** One export measured in a process of its own (so that its peak RSS is its own). */
-export function runChild(kind: 'costs' | 'focus' | 'stream', url: string, from: Date, to: Date): Promise<Measure> {
+export async function runChild(kind: 'costs' | 'focus' | 'stream', url: string, from: Date, to: Date): Promise<Measure> {
+  // With the command line's Node flags: the child stands for `npx breakeven export …`.
+  const flags = await cliNodeFlags();
   return new Promise((resolve, reject) => {
     const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
-    const proc = spawn(process.execPath, [...profile, '--import', 'tsx', import.meta.filename, 'child', kind, url, from.toISOString(), to.toISOString()], {
+    const proc = spawn(process.execPath, [...flags, ...profile, '--import', 'tsx', import.meta.filename, 'child', kind, url, from.toISOString(), to.toISOString()], {
       stdio: ['ignore', 'pipe', 'inherit'],
       env: { ...process.env, NODE_ENV: 'production' },
     });

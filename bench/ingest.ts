@@ -16,7 +16,7 @@ import { promisify } from 'node:util';
 import { createDb } from '../db/client.js';
 import { startLocalPostgres } from '../db/local-postgres.js';
 import { migrateToLatest } from '../db/migrate.js';
-import { cpuOf, postgresCpu as serverCpu } from './lib.js';
+import { cliNodeFlags, cpuOf, postgresCpu as serverCpu } from './lib.js';
 
 const execFile = promisify(execFileCb);
 const root = path.resolve(import.meta.dirname, '..');
@@ -108,7 +108,8 @@ async function main(): Promise<void> {
     dbCpu = await serverCpu(path.join(folder, 'pg'));
 
     const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_PROFILE)}`] : [];
-    const imported = await run(process.execPath, [...profile, path.join(root, 'bin', 'breakeven.js'), 'ingest', 'file', '--kind', 'gpu-samples', csv, '--json'], {
+    // With the command line's Node flags, as `npx breakeven ingest …` runs.
+    const imported = await run(process.execPath, [...(await cliNodeFlags()), ...profile, path.join(root, 'bin', 'breakeven.js'), 'ingest', 'file', '--kind', 'gpu-samples', csv, '--json'], {
       ...process.env,
       DATABASE_URL: pg.url,
       BREAKEVEN_REPORT_RSS: '1',

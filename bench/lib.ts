@@ -6,6 +6,18 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { startLocalPostgres, type LocalPostgres } from '../db/local-postgres.js';
 
+/**
+ * The Node flags `breakeven` runs with (bin/breakeven.js's first line): a benchmark that runs a command in a
+ * process of its own passes them too, so it measures what a user's `npx breakeven …` runs.
+ */
+export async function cliNodeFlags(): Promise<string[]> {
+  const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+  const shebang = (await readFile(path.join(root, 'bin', 'breakeven.js'), 'utf8')).split('\n', 1)[0];
+  const match = /^#!\/usr\/bin\/env -S node(.*)$/.exec(shebang);
+  if (!match) throw new Error(`bin/breakeven.js: unexpected first line ${shebang}`);
+  return match[1].trim().split(/\s+/).filter(Boolean);
+}
+
 /** True when the module is the script being run (not imported by `npm run bench`). */
 export const isMain = (url: string) => process.argv[1] !== undefined && url === pathToFileURL(path.resolve(process.argv[1])).href;
 

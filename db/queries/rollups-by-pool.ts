@@ -6,7 +6,7 @@
 // 1,000 customers, 60 days of it: 14.3 s in PostgreSQL for an index-ordered read, 9.7 s for a sorted one, against
 // 1.9 s for the sequential reads of demand-inputs.ts. So this module runs those same two sequential reads (binary
 // COPY of the packed days, decoded in place by copy-out.ts) once, side by side in one snapshot, and writes each row to a temporary file of its
-// group's bucket (~100,000 customer-hours: a year of ~11 customers); then it loads one bucket at a time into the
+// group's bucket (~50,000 customer-hours: a year of ~6 customers); then it loads one bucket at a time into the
 // engine's column layout and yields its groups. Memory holds one bucket, the disk the window's rows once (~50
 // bytes a row), and each customer's rows keep the order the engine's own loader sees them in (so its sums are
 // added in the same order).
@@ -35,13 +35,15 @@ export interface RollupGroup {
 }
 
 const HOUR_MS = 3_600_000;
-/** Customer-hours per bucket: a year of ~11 customers, ~15 MB once loaded. */
-const CUSTOMER_HOURS_PER_BUCKET = 100_000;
+/** Customer-hours per bucket: a year of ~6 customers, ~8 MB once loaded. */
+const CUSTOMER_HOURS_PER_BUCKET = 50_000;
 const MAX_BUCKETS = 256;
 /** Spilled records: telemetry (customer, type, hour, allocated, busy), tokens (customer, model, hour, 4 counts, requests). */
 const TELEMETRY_BYTES = 4 + 4 + 4 + 8 + 8;
 const TOKEN_BYTES = 4 + 2 + 4 + 5 * 8;
-const BUFFER_BYTES = 64 * 1024;
+const BUFFER_BYTES = 32 * 1024;
+/** Spilled bytes read back at a time. */
+const READ_BYTES = 1024 * 1024;
 
 /**
  * Fixed-size records appended to an anonymous temporary file through a small buffer. The file is unlinked as soon
@@ -95,22 +97,33 @@ class Scratch {
 
   get<T extends Uint32Array | Uint16Array | Int32Array | Float64Array>(name: string, type: new (n: number) => T, n: number): T {
     let a = this.arrays.get(name) as T | undefined;
-    if (!a || a.length < n) this.arrays.set(name, (a = new type(Math.max(n, (a?.length ?? 0) * 2))));
+    // Buckets are of similar sizes: a little room, not double, so one large bucket does not double the memory.
+    if (!a || a.length < n) this.arrays.set(name, (a = new type(Math.ceil(n * 1.1))));
     return a;
   }
 
-  /** A spill's bytes; the spill is closed. */
-  read(spill: Spill): DataView {
+  /** Records in a spill (its buffer flushed). */
+  count(spill: Spill): number {
     spill.flush();
-    const size = spill.bytes;
-    if (size > this.buf.length) this.buf = Buffer.allocUnsafe(Math.max(size, this.buf.length * 2));
-    for (let at = 0; at < size; ) {
-      const got = readSync(spill.fd, this.buf, at, size - at, at);
-      if (got <= 0) throw new Error('a rollup spill file ended early');
-      at += got;
+    return spill.bytes / spill.size;
+  }
+
+  /** A spill's records, a read buffer at a time (whole records only); the spill is closed at the end. */
+  *records(spill: Spill): Generator<DataView> {
+    spill.flush();
+    const chunk = Math.floor(READ_BYTES / spill.size) * spill.size;
+    if (this.buf.length < chunk) this.buf = Buffer.allocUnsafe(chunk);
+    for (let at = 0; at < spill.bytes; ) {
+      const want = Math.min(chunk, spill.bytes - at);
+      for (let got = 0; got < want; ) {
+        const n = readSync(spill.fd, this.buf, got, want - got, at + got);
+        if (n <= 0) throw new Error('a rollup spill file ended early');
+        got += n;
+      }
+      at += want;
+      yield new DataView(this.buf.buffer, this.buf.byteOffset, want);
     }
     spill.close();
-    return new DataView(this.buf.buffer, this.buf.byteOffset, size);
   }
 }
 
@@ -163,19 +176,21 @@ function loadBucket(scratch: Scratch, telemetrySpill: Spill, tokenSpill: Spill, 
     return c;
   };
 
-  const t = scratch.read(telemetrySpill);
-  const tn = t.byteLength / TELEMETRY_BYTES;
+  const tn = scratch.count(telemetrySpill);
   const tCustomer = scratch.get('t.customer', Uint32Array, tn);
   const tType = scratch.get('t.type', Uint32Array, tn);
   const hour = scratch.get('t.hour', Uint32Array, tn);
   const allocated = scratch.get('t.allocated', Float64Array, tn);
   const busy = scratch.get('t.busy', Float64Array, tn);
-  for (let i = 0, at = 0; i < tn; i++, at += TELEMETRY_BYTES) {
-    tCustomer[i] = t.getUint32(at, true);
-    tType[i] = t.getUint32(at + 4, true);
-    hour[i] = t.getUint32(at + 8, true);
-    allocated[i] = t.getFloat64(at + 12, true);
-    busy[i] = t.getFloat64(at + 20, true);
+  let i = 0;
+  for (const t of scratch.records(telemetrySpill)) {
+    for (let at = 0; at < t.byteLength; i++, at += TELEMETRY_BYTES) {
+      tCustomer[i] = t.getUint32(at, true);
+      tType[i] = t.getUint32(at + 4, true);
+      hour[i] = t.getUint32(at + 8, true);
+      allocated[i] = t.getFloat64(at + 12, true);
+      busy[i] = t.getFloat64(at + 20, true);
+    }
   }
   const tg = groupRows(scratch, 't', tn, tCustomer, tType);
   for (const g of tg.groups) {
@@ -188,20 +203,22 @@ function loadBucket(scratch: Scratch, telemetrySpill: Spill, tokenSpill: Spill, 
     });
   }
 
-  const b = scratch.read(tokenSpill);
-  const bn = b.byteLength / TOKEN_BYTES;
+  const bn = scratch.count(tokenSpill);
   const kCustomer = scratch.get('k.customer', Uint32Array, bn);
   const kModel = scratch.get('k.model', Uint16Array, bn);
   const kHour = scratch.get('k.hour', Uint32Array, bn);
   // Token counts as doubles: exact to 2^53, the engine's own bound.
   const counts = [0, 1, 2, 3].map((c) => scratch.get(`k.count${c}`, Float64Array, bn));
   const requests = scratch.get('k.requests', Float64Array, bn);
-  for (let i = 0, at = 0; i < bn; i++, at += TOKEN_BYTES) {
-    kCustomer[i] = b.getUint32(at, true);
-    kModel[i] = b.getUint16(at + 4, true);
-    kHour[i] = b.getUint32(at + 6, true);
-    for (let c = 0; c < 4; c++) counts[c][i] = b.getFloat64(at + 10 + 8 * c, true);
-    requests[i] = b.getFloat64(at + 42, true);
+  i = 0;
+  for (const b of scratch.records(tokenSpill)) {
+    for (let at = 0; at < b.byteLength; i++, at += TOKEN_BYTES) {
+      kCustomer[i] = b.getUint32(at, true);
+      kModel[i] = b.getUint16(at + 4, true);
+      kHour[i] = b.getUint32(at + 6, true);
+      for (let c = 0; c < 4; c++) counts[c][i] = b.getFloat64(at + 10 + 8 * c, true);
+      requests[i] = b.getFloat64(at + 42, true);
+    }
   }
   const kg = groupRows(scratch, 'k', bn, kCustomer, null);
   for (const g of kg.groups) {

@@ -134,14 +134,15 @@ describe('PostgreSQL restarted during an export', () => {
     const exportDir = path.join(folder, 'exports');
     await mkdir(exportDir);
     const out = path.join(exportDir, 'costs.csv');
-    // The rollups are locked so the export's read of them waits: the restart then lands while it is under way.
+    // The rollups the engine reads (their packed days) are locked so the export's read of them waits: the restart
+    // then lands while it is under way.
     const locker = new pg.Client({ connectionString: pgServer.url });
     locker.on('error', () => {});
     await locker.connect();
     await locker.query('BEGIN');
-    await locker.query('LOCK TABLE hourly_gpu_usage, hourly_token_usage IN ACCESS EXCLUSIVE MODE');
+    await locker.query('LOCK TABLE daily_gpu_usage, daily_token_usage IN ACCESS EXCLUSIVE MODE');
     const running = runCli(args(out), { env });
-    await waitUntil('the export to wait for the rollups', () => lockWaiter(pgServer.db, 'hourly_'), 60_000, 20);
+    await waitUntil('the export to wait for the rollups', () => lockWaiter(pgServer.db, 'daily_'), 60_000, 20);
     // Immediate, for the reason given in the email test: a fast shutdown could free the rollups first.
     await pgServer.restart('immediate');
     await locker.end().catch(() => {});

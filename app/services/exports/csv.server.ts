@@ -48,13 +48,18 @@ function cellText(cell: Cell | Text): string {
   return typeof cell === 'number' ? String(cell) : cell;
 }
 
-/** One record, as csv-stringify writes it with OPTIONS: a cell holding a comma, a quote, CR or LF is quoted. */
+/** One cell as csv-stringify writes it with OPTIONS: text neutralised; quoted when it holds a comma, a quote, CR or LF. */
+export function csvCell(value: Cell | Text): string {
+  const cell = cellText(value);
+  return /[",\r\n]/.test(cell) ? `"${cell.replace(/"/g, '""')}"` : cell;
+}
+
+/** One record, as csv-stringify writes it with OPTIONS. */
 export function csvLine(row: Row): string {
   let line = '';
   for (let i = 0; i < row.length; i++) {
-    const cell = cellText(row[i]);
     if (i > 0) line += ',';
-    line += /[",\r\n]/.test(cell) ? `"${cell.replace(/"/g, '""')}"` : cell;
+    line += csvCell(row[i]);
   }
   return `${line}\r\n`;
 }

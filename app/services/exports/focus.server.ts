@@ -21,7 +21,7 @@ import type { WindowEvaluation } from '../costing.server.js';
 import { fleetTotals, type Unit } from '../dashboard/fleet-totals.server.js';
 import { fleetOf, windowDays, type FleetEvaluation } from '../dashboard/fleet.server.js';
 import { withEvaluationSlot } from '../dashboard/limit.server.js';
-import { csvLine, CsvText, text, type CsvExport, type Row } from './csv.server.js';
+import { csvCell, CsvText, text, type Cell, type CsvExport, type Text } from './csv.server.js';
 import { evaluateByPool } from './fleet-stream.server.js';
 import { isoSeconds, periodFilename, type ExportPeriod } from './tables.server.js';
 
@@ -64,6 +64,8 @@ interface Account {
 }
 
 interface Charge {
+  /** Everything that identifies the charge but its day: rows of one identity differ only in dates and figures. */
+  identity: string;
   day: number;
   kind: Kind;
   account: Account;
@@ -85,15 +87,16 @@ interface Charge {
 class Charges {
   readonly map = new Map<string, Charge>();
 
-  add(c: Omit<Charge, 'quantity' | 'cost' | 'listCost'>, quantity: number, cost: number, listCost: number): void {
+  add(c: Omit<Charge, 'quantity' | 'cost' | 'listCost' | 'identity'>, quantity: number, cost: number, listCost: number): void {
     if (!(quantity > 0)) return;
-    const key = `${c.day}|${c.kind}|${c.account.id}|${c.gpuType}|${c.model}|${c.tokenClass}|${c.provider}|${c.commitment?.id ?? ''}|${c.listUnitPrice}|${c.contractedUnitPrice}`;
+    const identity = `${c.kind}|${c.account.id}|${c.gpuType}|${c.model}|${c.tokenClass}|${c.provider}|${c.commitment?.id ?? ''}|${c.listUnitPrice}|${c.contractedUnitPrice}`;
+    const key = `${c.day}|${identity}`;
     const known = this.map.get(key);
     if (known) {
       known.quantity += quantity;
       known.cost += cost;
       known.listCost += listCost;
-    } else this.map.set(key, { ...c, quantity, cost, listCost });
+    } else this.map.set(key, { ...c, identity, quantity, cost, listCost });
   }
 }
 
@@ -240,56 +243,68 @@ function reservationCharges(out: Charges, ctx: Context, type: GpuTypePrices, own
   onDemandCharges(out, ctx, type, members, gpus, total);
 }
 
-/** A token-only customer on the API: each model, token class and price per day, priced as the engine prices each hour. */
+type ApiOffer = ReturnType<typeof cheapestApiOffer>;
+
+/** $/million of each token class under an offer (cached and cache-write input at the input price when unlisted). */
+function classPrices(offer: ApiOffer): readonly number[] {
+  return [
+    offer.usd_per_mtok_input,
+    offer.usd_per_mtok_cached_input ?? offer.usd_per_mtok_input,
+    offer.usd_per_mtok_cache_write ?? offer.usd_per_mtok_input,
+    offer.usd_per_mtok_output,
+  ];
+}
+
+/**
+ * A token-only customer on the API: each model, token class and price per day, priced as the engine prices each
+ * hour. This runs for every token row of the period, so a day's sums are kept per offer (the offer fixes the model,
+ * provider and prices) in flat arrays indexed by day and class, not under a key built per row.
+ */
 function apiCharges(out: Charges, ctx: Context, account: Account, input: CustomerInput): void {
   const { from_ms: fromMs, hours, segments } = ctx.e.ctx;
   const t = input.tokens;
-  // A day's row per model, class, provider and price, summed here in the order of the rows (as Charges.add would,
-  // with a shorter key: this runs for every token row) and handed to `out` in the order first met.
-  const days = new Map<string, { charge: Omit<Charge, 'quantity' | 'cost' | 'listCost'>; quantity: number; cost: number }>();
+  const days = ctx.dates.length;
+  const sums = new Map<ApiOffer, { model: string; prices: readonly number[]; quantity: Float64Array; cost: Float64Array }>();
+  let segment = segments[0];
+  const counts = [0, 0, 0, 0];
+  // One row object, refilled per token row (cheapestApiOffer and uncachedInputTokens read it).
+  const row = { hour: 0, model: '', input_tokens: 0, cached_input_tokens: 0, cache_write_input_tokens: 0, output_tokens: 0 };
   for (let k = 0; k < t.length; k++) {
     const i = t.rows[k];
     const h = (t.epoch_hour[i] * HOUR_MS - fromMs) / HOUR_MS;
     if (h < 0 || h >= hours) continue;
-    const segment = segments.find((s) => s.start <= h && h < s.end);
+    // Rows come mostly in hour order: the last row's segment is tried first.
+    if (!segment || h < segment.start || h >= segment.end) segment = segments.find((s) => s.start <= h && h < s.end)!;
     const model = t.models[t.model[i]];
     const candidates = segment?.api.get(model);
     if (!candidates || candidates.length === 0) continue;
-    const row = {
-      hour: t.epoch_hour[i] * HOUR_MS, model, input_tokens: t.input_tokens[i], cached_input_tokens: t.cached_input_tokens[i],
-      cache_write_input_tokens: t.cache_write_input_tokens[i], output_tokens: t.output_tokens[i],
-    };
+    row.hour = t.epoch_hour[i] * HOUR_MS;
+    row.model = model;
+    row.input_tokens = t.input_tokens[i];
+    counts[1] = row.cached_input_tokens = t.cached_input_tokens[i];
+    counts[2] = row.cache_write_input_tokens = t.cache_write_input_tokens[i];
+    counts[3] = row.output_tokens = t.output_tokens[i];
+    counts[0] = uncachedInputTokens(row);
     const offer = candidates.length === 1 ? candidates[0] : cheapestApiOffer(candidates, row);
-    const prices: Record<TokenClass, number> = {
-      input: offer.usd_per_mtok_input,
-      cached_input: offer.usd_per_mtok_cached_input ?? offer.usd_per_mtok_input,
-      cache_write_input: offer.usd_per_mtok_cache_write ?? offer.usd_per_mtok_input,
-      output: offer.usd_per_mtok_output,
-    };
-    const counts: Record<TokenClass, number> = {
-      input: uncachedInputTokens(row),
-      cached_input: row.cached_input_tokens,
-      cache_write_input: row.cache_write_input_tokens,
-      output: row.output_tokens,
-    };
-    const day = ctx.dayOf(h);
-    for (const cls of TOKEN_CLASSES) {
-      const quantity = counts[cls];
+    let sum = sums.get(offer);
+    if (!sum) sums.set(offer, (sum = { model, prices: classPrices(offer), quantity: new Float64Array(days * 4), cost: new Float64Array(days * 4) }));
+    const at = ctx.dayOf(h) * 4;
+    for (let c = 0; c < 4; c++) {
+      const quantity = counts[c];
       if (!(quantity > 0)) continue;
-      const p = prices[cls];
-      const cost = (quantity * p) / 1e6;
-      const key = `${day}|${t.model[i]}|${cls}|${offer.provider}|${p}`;
-      const known = days.get(key);
-      if (known) {
-        known.quantity += quantity;
-        known.cost += cost;
-      } else {
-        const charge = { day, kind: 'api' as const, account, gpuType: null, model, tokenClass: cls, provider: offer.provider, commitment: null, listUnitPrice: p, contractedUnitPrice: p };
-        days.set(key, { charge, quantity, cost });
-      }
+      sum.quantity[at + c] += quantity;
+      sum.cost[at + c] += (quantity * sum.prices[c]) / 1e6;
     }
   }
-  for (const { charge, quantity, cost } of days.values()) out.add(charge, quantity, cost, cost);
+  // Two offers at the same price for a model, class and day make one row, as one price makes one row.
+  for (const [offer, { model, prices, quantity, cost }] of sums) {
+    for (let at = 0; at < quantity.length; at++) {
+      if (!(quantity[at] > 0)) continue;
+      const p = prices[at % 4];
+      const charge = { day: Math.floor(at / 4), kind: 'api' as const, account, gpuType: null, model, tokenClass: TOKEN_CLASSES[at % 4], provider: offer.provider, commitment: null, listUnitPrice: p, contractedUnitPrice: p };
+      out.add(charge, quantity[at], cost[at], cost[at]);
+    }
+  }
 }
 
 /** What one customer pays when it stands alone: its reservations (+ overflow), else the API or on-demand GPUs. */
@@ -428,13 +443,46 @@ function commitmentName(r: ReservationRow, gpuType: string | null): string {
   return name;
 }
 
-function focusRow(ctx: Context, c: Charge, r: Rounded): Row {
+const quantity6 = (x: number) => formatDecimal(x, 6);
+
+/** The cells of a row that change from day to day among rows of one charge identity, formatted. */
+interface RowFigures {
+  billed: string;
+  contracted: string;
+  effective: string;
+  list: string;
+  monthEnd: string;
+  monthStart: string;
+  end: string;
+  start: string;
+  commitmentQuantity: string;
+  consumed: string;
+  priced: string;
+}
+
+function rowFigures(ctx: Context, c: Charge, r: Rounded): RowFigures {
   const dates = ctx.dates[c.day];
+  const gpu = c.kind !== 'api';
+  const isUsageOfCommitment = c.kind === 'used' || c.kind === 'unused';
+  return {
+    billed: formatUnits(r.billed),
+    contracted: formatUnits(isUsageOfCommitment ? r.effective : r.billed),
+    effective: formatUnits(r.effective),
+    list: formatUnits(r.list),
+    monthEnd: dates.monthEnd,
+    monthStart: dates.monthStart,
+    end: dates.end,
+    start: dates.start,
+    commitmentQuantity: c.commitment ? quantity6(c.quantity) : '',
+    consumed: gpu ? quantity6(c.quantity) : String(c.quantity),
+    priced: quantity6(gpu ? c.quantity : c.quantity / 1e6),
+  };
+}
+
+function focusRow(c: Charge, f: { [K in keyof RowFigures]: string | Slot }): (Cell | Text | Slot)[] {
   const gpu = c.kind !== 'api';
   const commitment = c.commitment;
   const isUsageOfCommitment = c.kind === 'used' || c.kind === 'unused';
-  const priced = gpu ? c.quantity : c.quantity / 1e6;
-  const q = (x: number) => formatDecimal(x, 6);
   const sku = gpu ? `${c.kind === 'on_demand' ? 'on-demand' : 'reserved'}:${c.gpuType}` : `api:${c.provider}:${c.model}:${c.tokenClass}`;
   const tags: Record<string, string> = {};
   if (c.account.pool) tags.pool = c.account.pool;
@@ -443,41 +491,41 @@ function focusRow(ctx: Context, c: Charge, r: Rounded): Row {
   const purchase = c.kind === 'purchase';
   return [
     null, // AvailabilityZone
-    formatUnits(r.billed),
+    f.billed,
     BILLING_ACCOUNT_ID,
     'Breakeven',
     'Fleet',
     'USD',
-    dates.monthEnd,
-    dates.monthStart,
+    f.monthEnd,
+    f.monthStart,
     null, // CapacityReservationId
     null, // CapacityReservationStatus
     purchase ? 'Purchase' : 'Usage',
     null, // ChargeClass: null unless a correction
     text(description(c)),
     purchase ? 'Recurring' : 'Usage-Based',
-    dates.end,
-    dates.start,
+    f.end,
+    f.start,
     commitment ? 'Usage' : null,
     commitment ? `reservation-${commitment.id}` : null,
     commitment ? text(commitmentName(commitment, c.gpuType)) : null,
-    commitment ? q(c.quantity) : null,
+    commitment ? f.commitmentQuantity : null,
     c.kind === 'used' ? 'Used' : c.kind === 'unused' ? 'Unused' : null,
     commitment ? 'Reservation' : null,
     commitment ? GPU_HOURS : null,
     // Consumed: what was used; nothing for a purchase or for idle capacity.
-    purchase || c.kind === 'unused' ? null : gpu ? q(c.quantity) : String(c.quantity),
+    purchase || c.kind === 'unused' ? null : f.consumed,
     purchase || c.kind === 'unused' ? null : gpu ? GPU_HOURS : 'Tokens',
-    formatUnits(purchase ? r.billed : isUsageOfCommitment ? r.effective : r.billed),
-    q(c.contractedUnitPrice),
-    formatUnits(r.effective),
+    f.contracted,
+    quantity6(c.contractedUnitPrice),
+    f.effective,
     null, // InvoiceId
     text(c.provider),
-    formatUnits(r.list),
-    q(c.listUnitPrice),
+    f.list,
+    quantity6(c.listUnitPrice),
     isUsageOfCommitment ? 'Committed' : 'Standard',
     null, null, null, null, // PricingCurrency…: priced and billed in USD
-    q(priced),
+    f.priced,
     gpu ? GPU_HOURS : MILLION_TOKENS,
     text(c.provider),
     text(c.provider),
@@ -514,6 +562,48 @@ function rowOrder(a: Charge, b: Charge): number {
     (a.tokenClass && b.tokenClass ? TOKEN_CLASSES.indexOf(a.tokenClass) - TOKEN_CLASSES.indexOf(b.tokenClass) : 0) ||
     (a.kind === 'api' && b.kind === 'api' ? a.listUnitPrice - b.listUnitPrice : 0)
   );
+}
+
+const FIGURES = ['billed', 'contracted', 'effective', 'list', 'monthEnd', 'monthStart', 'end', 'start', 'commitmentQuantity', 'consumed', 'priced'] as const;
+
+/** Where a figure goes in a record template. */
+class Slot {
+  constructor(readonly figure: keyof RowFigures) {}
+}
+
+const SLOTS = Object.fromEntries(FIGURES.map((k) => [k, new Slot(k)])) as { [K in keyof RowFigures]: Slot };
+
+/** A charge identity's record with its figures left out: the text between them, and which figure goes where. */
+interface RowTemplate {
+  pieces: string[];
+  figures: (keyof RowFigures)[];
+}
+
+/**
+ * Why: formatting 57 cells (and checking each for quoting and formulas) was most of the file's writing time,
+ * yet rows of one identity — a customer's charge of one kind, model, price and commitment — differ only in their
+ * dates and figures. The record is written once per identity, cell by cell as csvLine writes it, with a slot for
+ * each figure, and each row fills the slots in: figures are numbers and dates, which csvLine writes as they are,
+ * so a row is the same bytes as csvLine(focusRow(…)) of it.
+ */
+function rowTemplate(c: Charge): RowTemplate {
+  const pieces = [''];
+  const figures: (keyof RowFigures)[] = [];
+  focusRow(c, SLOTS).forEach((cell, i) => {
+    if (i > 0) pieces[pieces.length - 1] += ',';
+    if (cell instanceof Slot) {
+      figures.push(cell.figure);
+      pieces.push('');
+    } else pieces[pieces.length - 1] += csvCell(cell);
+  });
+  pieces[pieces.length - 1] += '\r\n';
+  return { pieces, figures };
+}
+
+function fillTemplate(t: RowTemplate, f: RowFigures): string {
+  let line = t.pieces[0];
+  for (let i = 0; i < t.figures.length; i++) line += f[t.figures[i]] + t.pieces[i + 1];
+  return line;
 }
 
 /** A unit's rows, written to the spill file with its floor cents; `plusOne` are the rows that differ with a cent more. */
@@ -560,13 +650,19 @@ class UnitSpill {
     let text = '';
     let bytes = 0;
     const plusOne: SpilledUnit['plusOne'] = [];
+    const templates = new Map<string, RowTemplate>();
+    const lineOf = (c: Charge, r: Rounded) => {
+      let t = templates.get(c.identity);
+      if (!t) templates.set(c.identity, (t = rowTemplate(c)));
+      return fillTemplate(t, rowFigures(ctx, c, r));
+    };
     for (const i of order) {
-      const line = csvLine(focusRow(ctx, charges[i], rounded[i]));
+      const line = lineOf(charges[i], rounded[i]);
       const length = Buffer.byteLength(line);
       const r = rounded[i];
       const m = more[i];
       if (r.billed !== m.billed || r.effective !== m.effective || r.list !== m.list) {
-        plusOne.push({ start: bytes, end: bytes + length, line: csvLine(focusRow(ctx, charges[i], m)) });
+        plusOne.push({ start: bytes, end: bytes + length, line: lineOf(charges[i], m) });
       }
       text += line;
       bytes += length;

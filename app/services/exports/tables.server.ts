@@ -12,7 +12,7 @@ import { withEvaluationSlot } from '../dashboard/limit.server.js';
 import { loadPriceRows } from '../dashboard/prices.server.js';
 import { loadRecommendationsTable, type RecommendationsQuery } from '../dashboard/recommendations.server.js';
 import { loadReservationRows } from '../dashboard/reservations.server.js';
-import { text, type CsvExport, type Row } from './csv.server.js';
+import { csvLine, CsvText, text, type CsvExport, type Row } from './csv.server.js';
 import { evaluateByPool } from './fleet-stream.server.js';
 
 export type ExportPeriod = Pick<Period, 'from' | 'to' | 'fromParam' | 'toParam'>;
@@ -92,7 +92,7 @@ async function customerDailies(db: Db, window: { from: Date; to: Date }, filter:
 export async function costsExport(db: Db, period: ExportPeriod, filter: { customer?: string | null } = {}): Promise<CsvExport> {
   const window = { from: period.from, to: period.to };
   const days = windowDays(period.from, period.to);
-  async function* lines(): AsyncGenerator<Row> {
+  async function* lines(): AsyncGenerator<CsvText> {
     const series = await customerDailies(db, window, filter);
     // Per scenario, the export's total shared out to the customers that have the scenario: cents[scenario][k].
     const customerCents = SCENARIOS.map((scenario) => {
@@ -103,16 +103,28 @@ export async function costsExport(db: Db, period: ExportPeriod, filter: { custom
       present.forEach((k, j) => (out[k] = cents[j]));
       return out;
     });
+    // A million rows of five cells: written by csvLine a batch at a time, each row's customer, type and scenario
+    // cells written once per customer (csv-stringify's per-record work was most of the writing time).
+    let batch = '';
+    let rows = 0;
     for (let k = 0; k < series.length; k++) {
       const s = series[k];
       const byDay = SCENARIOS.map((scenario, j) => (s.daily[scenario] ? allocateUnits(s.daily[scenario]!, 100, customerCents[j][k]!) : null));
+      const middles = SCENARIOS.map((scenario) => csvLine([s.customer.slug, text(s.customer.primary!.gpu_type), scenario]).slice(0, -2));
       for (let i = 0; i < days.length; i++) {
         for (let j = 0; j < SCENARIOS.length; j++) {
           const cents = byDay[j];
-          if (cents) yield [days[i], s.customer.slug, text(s.customer.primary!.gpu_type), SCENARIOS[j], formatUnits(cents[i])];
+          if (!cents) continue;
+          batch += `${days[i]},${middles[j]},${formatUnits(cents[i])}\r\n`;
+          if (++rows === 2_000) {
+            yield new CsvText(batch, rows);
+            batch = '';
+            rows = 0;
+          }
         }
       }
     }
+    if (rows) yield new CsvText(batch, rows);
   }
   return { filename: periodFilename(filter.customer ? `costs-${filter.customer}` : 'costs', period), header: COSTS_HEADER, rows: lines() };
 }
