@@ -221,3 +221,27 @@ describe('FOCUS figures against the pages', () => {
     expect(result.stdout).toBe(body);
   }, 120_000);
 });
+
+describe('a customer named like a formula', () => {
+  // FOCUS rows are filled into one written record per charge identity (focus.server.ts): the name must still be
+  // quoted and neutralised in every row, and nothing else in the rows may move.
+  it('is written as text in every one of its rows, each row otherwise as before', async () => {
+    const name = '=HYPERLINK("http://x"), Inc';
+    const before = rows.filter((r) => r.SubAccountId === 'hooli');
+    expect(before.length).toBeGreaterThan(0);
+    const original = await t.db.selectFrom('customers').select('name').where('slug', '=', 'hooli').executeTakeFirstOrThrow();
+    await t.db.updateTable('customers').set({ name }).where('slug', '=', 'hooli').execute();
+    try {
+      const result = await runCli(['export', 'focus', '--from', FROM_PARAM, '--to', TO_PARAM], { env: { DATABASE_URL: t.url } });
+      expect(result.code, result.stderr).toBe(0);
+      // RFC 4180: the field quoted (it holds a comma), its quotes doubled, an apostrophe in front.
+      expect(result.stdout).toContain(`,"'=HYPERLINK(""http://x""), Inc",Customer,`);
+      const [header, ...data]: string[][] = parse(result.stdout);
+      const after = data.map((r) => Object.fromEntries(header.map((h, i) => [h, r[i]]))).filter((r) => r.SubAccountId === 'hooli');
+      expect(after.map((r) => r.SubAccountName)).toEqual(before.map(() => `'${name}`));
+      expect(after.map((r) => ({ ...r, SubAccountName: '' }))).toEqual(before.map((r) => ({ ...r, SubAccountName: '' })));
+    } finally {
+      await t.db.updateTable('customers').set({ name: original.name }).where('slug', '=', 'hooli').execute();
+    }
+  }, 120_000);
+});
