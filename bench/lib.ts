@@ -11,8 +11,7 @@ import { startLocalPostgres, type LocalPostgres } from '../db/local-postgres.js'
  * process of its own passes them too, so it measures what a user's `npx breakeven …` runs.
  */
 export async function cliNodeFlags(): Promise<string[]> {
-  const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
-  const shebang = (await readFile(path.join(root, 'bin', 'breakeven.js'), 'utf8')).split('\n', 1)[0];
+  const shebang = (await readFile(path.resolve(import.meta.dirname, '..', 'bin', 'breakeven.js'), 'utf8')).split('\n', 1)[0];
   const match = /^#!\/usr\/bin\/env -S node(.*)$/.exec(shebang);
   if (!match) throw new Error(`bin/breakeven.js: unexpected first line ${shebang}`);
   return match[1].trim().split(/\s+/).filter(Boolean);

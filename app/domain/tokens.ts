@@ -20,6 +20,15 @@ export function tokenGpuSeconds(c: TokenCounts, profile: CapacityProfile): numbe
   );
 }
 
+/**
+ * $/million tokens of each class under a price, in the order uncached input, cached input, cache-write input,
+ * output: cached and cache-write input cost the input price when the price lists none.
+ */
+export function tokenClassPrices(price: ApiPrice): [number, number, number, number] {
+  const pIn = price.usd_per_mtok_input;
+  return [pIn, price.usd_per_mtok_cached_input ?? pIn, price.usd_per_mtok_cache_write ?? pIn, price.usd_per_mtok_output];
+}
+
 /** api = (uncached·p_in + cached·p_cached + cache_write·p_cw + output·p_out) / 1e6, p_cached and p_cw default to p_in. */
 export function apiCostUsd(c: TokenCounts, price: ApiPrice): number {
   const pIn = price.usd_per_mtok_input;

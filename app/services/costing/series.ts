@@ -6,7 +6,7 @@
 import { hourlySeries, type ObservedThroughput, type TokenHourRow } from '../../domain/demand.js';
 import type { ApiPriceLookup } from '../../domain/effective.js';
 import { DEFAULT_TARGET_UTILIZATION } from '../../domain/gpu-types.js';
-import { apiCostUsd, uncachedInputTokens } from '../../domain/tokens.js';
+import { apiCostUsd, tokenClassPrices, uncachedInputTokens } from '../../domain/tokens.js';
 import {
   HOUR_MS,
   HOUR_SECONDS,
@@ -263,10 +263,7 @@ export function customerSeries(
       const profile = segment.profiles.get(type.name)?.get(name);
       const candidates = segment.api.get(name);
       const prices = new Float64Array(4 * (candidates?.length ?? 0));
-      candidates?.forEach((c, j) => {
-        const pIn = c.usd_per_mtok_input;
-        prices.set([pIn, c.usd_per_mtok_cached_input ?? pIn, c.usd_per_mtok_cache_write ?? pIn, c.usd_per_mtok_output], 4 * j);
-      });
+      candidates?.forEach((c, j) => prices.set(tokenClassPrices(c), 4 * j));
       x = { profile, u: profile?.target_utilization ?? DEFAULT_TARGET_UTILIZATION, candidates, prices };
       if (!profile) unprofiled[s].add(name);
       infos[s][m] = x;

@@ -11,7 +11,7 @@ import { StringDecoder } from 'node:string_decoder';
 import type { Db } from '../../../db/client.js';
 import type { ReservationRow } from '../../../db/queries/reservations.js';
 import { allocateUnits, formatDecimal, formatUnits, roundUnits } from '../../domain/rounding.js';
-import { uncachedInputTokens } from '../../domain/tokens.js';
+import { tokenClassPrices, uncachedInputTokens } from '../../domain/tokens.js';
 import { HOUR_MS } from '../../domain/types.js';
 import { emptyTelemetry } from '../costing/columns.js';
 import type { CustomerInput, ScopeResult } from '../costing/evaluate.js';
@@ -245,16 +245,6 @@ function reservationCharges(out: Charges, ctx: Context, type: GpuTypePrices, own
 
 type ApiOffer = ReturnType<typeof cheapestApiOffer>;
 
-/** $/million of each token class under an offer (cached and cache-write input at the input price when unlisted). */
-function classPrices(offer: ApiOffer): readonly number[] {
-  return [
-    offer.usd_per_mtok_input,
-    offer.usd_per_mtok_cached_input ?? offer.usd_per_mtok_input,
-    offer.usd_per_mtok_cache_write ?? offer.usd_per_mtok_input,
-    offer.usd_per_mtok_output,
-  ];
-}
-
 /**
  * A token-only customer on the API: each model, token class and price per day, priced as the engine prices each
  * hour. This runs for every token row of the period, so a day's sums are kept per offer (the offer fixes the model,
@@ -265,7 +255,7 @@ function apiCharges(out: Charges, ctx: Context, account: Account, input: Custome
   const t = input.tokens;
   const days = ctx.dates.length;
   const sums = new Map<ApiOffer, { model: string; prices: readonly number[]; quantity: Float64Array; cost: Float64Array }>();
-  let segment = segments[0];
+  let segment: (typeof segments)[number] | undefined = segments[0];
   const counts = [0, 0, 0, 0];
   // One row object, refilled per token row (cheapestApiOffer and uncachedInputTokens read it).
   const row = { hour: 0, model: '', input_tokens: 0, cached_input_tokens: 0, cache_write_input_tokens: 0, output_tokens: 0 };
@@ -274,7 +264,7 @@ function apiCharges(out: Charges, ctx: Context, account: Account, input: Custome
     const h = (t.epoch_hour[i] * HOUR_MS - fromMs) / HOUR_MS;
     if (h < 0 || h >= hours) continue;
     // Rows come mostly in hour order: the last row's segment is tried first.
-    if (!segment || h < segment.start || h >= segment.end) segment = segments.find((s) => s.start <= h && h < s.end)!;
+    if (!segment || h < segment.start || h >= segment.end) segment = segments.find((s) => s.start <= h && h < s.end);
     const model = t.models[t.model[i]];
     const candidates = segment?.api.get(model);
     if (!candidates || candidates.length === 0) continue;
@@ -287,7 +277,7 @@ function apiCharges(out: Charges, ctx: Context, account: Account, input: Custome
     counts[0] = uncachedInputTokens(row);
     const offer = candidates.length === 1 ? candidates[0] : cheapestApiOffer(candidates, row);
     let sum = sums.get(offer);
-    if (!sum) sums.set(offer, (sum = { model, prices: classPrices(offer), quantity: new Float64Array(days * 4), cost: new Float64Array(days * 4) }));
+    if (!sum) sums.set(offer, (sum = { model, prices: tokenClassPrices(offer), quantity: new Float64Array(days * 4), cost: new Float64Array(days * 4) }));
     const at = ctx.dayOf(h) * 4;
     for (let c = 0; c < 4; c++) {
       const quantity = counts[c];
