@@ -7,7 +7,6 @@
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { StringDecoder } from 'node:string_decoder';
 import type { Db } from '../../../db/client.js';
 import type { ReservationRow } from '../../../db/queries/reservations.js';
 import { allocateUnits, formatDecimal, formatUnits, roundUnits } from '../../domain/rounding.js';
@@ -63,10 +62,8 @@ interface Account {
   pool: string | null;
 }
 
-interface Charge {
-  /** Everything that identifies the charge but its day: rows of one identity differ only in dates and figures. */
-  identity: string;
-  day: number;
+/** Everything that identifies a charge but its day: rows of one identity differ only in dates and figures. */
+interface Identity {
   kind: Kind;
   account: Account;
   gpuType: string | null;
@@ -76,28 +73,75 @@ interface Charge {
   commitment: ReservationRow | null;
   listUnitPrice: number;
   contractedUnitPrice: number;
-  /** GPU-hours, or tokens for API rows (priced per million). */
-  quantity: number;
-  /** Unrounded USD: what is billed (purchases, on-demand, API) or amortised (commitment usage). */
-  cost: number;
-  listCost: number;
 }
 
-/** Accumulates charges by what identifies a row; a day whose unit price changed gets a row per price. */
-class Charges {
-  readonly map = new Map<string, Charge>();
+/** Days a charge identity may span in one export (keys of `Charges.at`): ~179 years. */
+const MAX_DAYS = 65_536;
 
-  add(c: Omit<Charge, 'quantity' | 'cost' | 'listCost' | 'identity'>, quantity: number, cost: number, listCost: number): void {
-    if (!(quantity > 0)) return;
-    const identity = `${c.kind}|${c.account.id}|${c.gpuType}|${c.model}|${c.tokenClass}|${c.provider}|${c.commitment?.id ?? ''}|${c.listUnitPrice}|${c.contractedUnitPrice}`;
-    const key = `${c.day}|${identity}`;
-    const known = this.map.get(key);
-    if (known) {
-      known.quantity += quantity;
-      known.cost += cost;
-      known.listCost += listCost;
-    } else this.map.set(key, { ...c, identity, quantity, cost, listCost });
+/**
+ * A unit's charges: one per identity and day (a day whose unit price changed gets one per price), in the order
+ * first added, as flat columns. Why not an object keyed by a string per charge: a year of a fleet adds ~1.5 million
+ * charges, and building their keys and objects was a third of the export's time and most of its garbage. Builders
+ * look an identity up once (per member, kind and price), then add day by day under a numeric key.
+ */
+class Charges {
+  readonly identities: Identity[] = [];
+  private readonly byKey = new Map<string, number>();
+  /** identity · MAX_DAYS + day → charge. */
+  private readonly at = new Map<number, number>();
+  readonly identity: number[] = [];
+  readonly day: number[] = [];
+  /** GPU-hours, or tokens for API rows (priced per million). */
+  readonly quantity: number[] = [];
+  /** Unrounded USD: what is billed (purchases, on-demand, API) or amortised (commitment usage). */
+  readonly cost: number[] = [];
+  readonly listCost: number[] = [];
+
+  get length(): number {
+    return this.day.length;
   }
+
+  identityOf(c: Identity): number {
+    const key = `${c.kind}|${c.account.id}|${c.gpuType}|${c.model}|${c.tokenClass}|${c.provider}|${c.commitment?.id ?? ''}|${c.listUnitPrice}|${c.contractedUnitPrice}`;
+    let i = this.byKey.get(key);
+    if (i === undefined) {
+      i = this.identities.length;
+      this.identities.push(c);
+      this.byKey.set(key, i);
+    }
+    return i;
+  }
+
+  add(identity: number, day: number, quantity: number, cost: number, listCost: number): void {
+    if (!(quantity > 0)) return;
+    const key = identity * MAX_DAYS + day;
+    const i = this.at.get(key);
+    if (i !== undefined) {
+      this.quantity[i] += quantity;
+      this.cost[i] += cost;
+      this.listCost[i] += listCost;
+      return;
+    }
+    this.at.set(key, this.day.length);
+    this.identity.push(identity);
+    this.day.push(day);
+    this.quantity.push(quantity);
+    this.cost.push(cost);
+    this.listCost.push(listCost);
+  }
+}
+
+/** Identities looked up for an on-demand rate, again only when the rate changes (it rarely does within a period). */
+function perRate(identities: (rate: number) => number[]): (rate: number) => number[] {
+  let known = NaN;
+  let ids: number[] = [];
+  return (rate) => {
+    if (rate !== known) {
+      known = rate;
+      ids = identities(rate);
+    }
+    return ids;
+  };
 }
 
 interface Member {
@@ -152,6 +196,12 @@ function byRun(ctx: Context, type: GpuTypePrices, a: number, b: number, visit: (
 /** Demand served on on-demand GPUs: d(h)·o(h) for each member (above `reserved(h)` GPUs, shared by demand that hour). */
 function onDemandCharges(out: Charges, ctx: Context, type: GpuTypePrices, members: readonly Member[], reserved: ArrayLike<number> | null, total: Float64Array): void {
   const provider = providersOf(type);
+  const demands = members.map((m) => m.demand);
+  const identities = perRate((o) =>
+    members.map((m) =>
+      out.identityOf({ kind: 'on_demand', account: m.account, gpuType: type.name, model: null, tokenClass: null, provider, commitment: null, listUnitPrice: o, contractedUnitPrice: o }),
+    ),
+  );
   const qty = new Float64Array(members.length);
   byRun(
     ctx,
@@ -163,18 +213,14 @@ function onDemandCharges(out: Charges, ctx: Context, type: GpuTypePrices, member
       const all = total[h];
       if (all <= n) return;
       const over = all - n;
-      for (let k = 0; k < members.length; k++) {
-        const d = members[k].demand[h];
+      for (let k = 0; k < demands.length; k++) {
+        const d = demands[k][h];
         if (d > 0) qty[k] += (over * d) / all;
       }
     },
     (day, o) => {
-      for (let k = 0; k < members.length; k++) {
-        if (qty[k] > 0) {
-          const base = { day, kind: 'on_demand' as const, account: members[k].account, gpuType: type.name, model: null, tokenClass: null, provider, commitment: null };
-          out.add({ ...base, listUnitPrice: o, contractedUnitPrice: o }, qty[k], qty[k] * o, qty[k] * o);
-        }
-      }
+      const ids = identities(o);
+      for (let k = 0; k < qty.length; k++) out.add(ids[k], day, qty[k], qty[k] * o, qty[k] * o);
       qty.fill(0);
     },
   );
@@ -205,9 +251,13 @@ function reservationCharges(out: Charges, ctx: Context, type: GpuTypePrices, own
     return totalSum > 0 ? s / totalSum : 1 / members.length;
   });
   const m = members.length;
+  const demands = members.map((x) => x.demand);
   for (const { r, a, b } of active) {
     const rate = r.usd_per_gpu_hour;
     const base = { gpuType: type.name, model: null, tokenClass: null, provider: r.provider, commitment: r, contractedUnitPrice: rate };
+    const purchase = out.identityOf({ ...base, kind: 'purchase', account: owner, listUnitPrice: rate });
+    const usedIds = perRate((o) => members.map((x) => out.identityOf({ ...base, kind: 'used', account: x.account, listUnitPrice: o })));
+    const unusedIds = perRate((o) => members.map((x) => out.identityOf({ ...base, kind: 'unused', account: x.account, listUnitPrice: o })));
     const used = new Float64Array(m);
     const unused = new Float64Array(m);
     let bought = 0;
@@ -222,17 +272,19 @@ function reservationCharges(out: Charges, ctx: Context, type: GpuTypePrices, own
         const fill = Math.min(demand, gpus[h]) / gpus[h];
         if (fill > 0) {
           for (let k = 0; k < m; k++) {
-            const d = members[k].demand[h];
+            const d = demands[k][h];
             if (d > 0) used[k] += (r.gpus * fill * d) / demand;
           }
         }
         if (fill < 1) for (let k = 0; k < m; k++) unused[k] += r.gpus * (1 - fill) * share[k];
       },
       (day, o) => {
-        out.add({ ...base, day, kind: 'purchase', account: owner, listUnitPrice: rate }, bought, bought * rate, bought * rate);
+        out.add(purchase, day, bought, bought * rate, bought * rate);
+        const usedId = usedIds(o);
+        const unusedId = unusedIds(o);
         for (let k = 0; k < m; k++) {
-          out.add({ ...base, day, kind: 'used', account: members[k].account, listUnitPrice: o }, used[k], used[k] * rate, used[k] * o);
-          out.add({ ...base, day, kind: 'unused', account: members[k].account, listUnitPrice: o }, unused[k], unused[k] * rate, unused[k] * o);
+          out.add(usedId[k], day, used[k], used[k] * rate, used[k] * o);
+          out.add(unusedId[k], day, unused[k], unused[k] * rate, unused[k] * o);
         }
         bought = 0;
         used.fill(0);
@@ -288,12 +340,10 @@ function apiCharges(out: Charges, ctx: Context, account: Account, input: Custome
   }
   // Two offers at the same price for a model, class and day make one row, as one price makes one row.
   for (const [offer, { model, prices, quantity, cost }] of sums) {
-    for (let at = 0; at < quantity.length; at++) {
-      if (!(quantity[at] > 0)) continue;
-      const p = prices[at % 4];
-      const charge = { day: Math.floor(at / 4), kind: 'api' as const, account, gpuType: null, model, tokenClass: TOKEN_CLASSES[at % 4], provider: offer.provider, commitment: null, listUnitPrice: p, contractedUnitPrice: p };
-      out.add(charge, quantity[at], cost[at], cost[at]);
-    }
+    const ids = TOKEN_CLASSES.map((tokenClass, c) =>
+      out.identityOf({ kind: 'api', account, gpuType: null, model, tokenClass, provider: offer.provider, commitment: null, listUnitPrice: prices[c], contractedUnitPrice: prices[c] }),
+    );
+    for (let at = 0; at < quantity.length; at++) out.add(ids[at % 4], Math.floor(at / 4), quantity[at], cost[at], cost[at]);
   }
 }
 
@@ -312,7 +362,7 @@ function standaloneCharges(out: Charges, ctx: Context, result: ScopeResult, basi
   }
 }
 
-function unitCharges(ctx: Context, unit: Unit): Charge[] {
+function unitCharges(ctx: Context, unit: Unit): Charges {
   const out = new Charges();
   const { e } = ctx;
   const primaryOf = (customerId: number) => e.customers.find((r) => r.primary && r.scope.customer_id === customerId);
@@ -340,13 +390,25 @@ function unitCharges(ctx: Context, unit: Unit): Charge[] {
       standaloneCharges(out, ctx, result, basis);
     }
   }
-  return [...out.map.values()];
+  return out;
 }
 
+/** A unit's charges as read back from the spill file: what rounding and the rows need of them. */
+interface UnitRows {
+  identities: readonly Identity[];
+  identity: ArrayLike<number>;
+  day: ArrayLike<number>;
+  quantity: ArrayLike<number>;
+  cost: ArrayLike<number>;
+  listCost: ArrayLike<number>;
+  length: number;
+}
+
+/** Cents of each charge. */
 interface Rounded {
-  billed: number;
-  effective: number;
-  list: number;
+  billed: Float64Array;
+  effective: Float64Array;
+  list: Float64Array;
 }
 
 /**
@@ -355,31 +417,35 @@ interface Rounded {
  * and once to its Used/Unused rows (EffectiveCost), so the two sides agree to the cent; other rows are billed
  * what they cost (BilledCost = EffectiveCost).
  */
-function roundUnit(charges: readonly Charge[], unitCents: number): Rounded[] {
+function roundUnit(u: UnitRows, unitCents: number): Rounded {
+  const n = u.length;
+  const kindOf = (i: number) => u.identities[u.identity[i]].kind;
   const groups = new Map<string, number[]>();
-  charges.forEach((c, i) => {
-    const key = c.commitment ? `c${c.commitment.id}` : 'rest';
-    const list = groups.get(key) ?? [];
-    list.push(i);
-    groups.set(key, list);
-  });
+  for (let i = 0; i < n; i++) {
+    const commitment = u.identities[u.identity[i]].commitment;
+    const key = commitment ? `c${commitment.id}` : 'rest';
+    const list = groups.get(key);
+    if (list) list.push(i);
+    else groups.set(key, [i]);
+  }
   const keys = [...groups.keys()];
-  const totals = keys.map((k) => groups.get(k)!.reduce((s, i) => s + (charges[i].kind === 'used' || charges[i].kind === 'unused' ? 0 : charges[i].cost), 0));
+  const totals = keys.map((k) => groups.get(k)!.reduce((s, i) => s + (kindOf(i) === 'used' || kindOf(i) === 'unused' ? 0 : u.cost[i]), 0));
   const groupCents = keys.length ? allocateUnits(totals, 100, unitCents) : [];
-  const out: Rounded[] = charges.map((c) => ({ billed: 0, effective: 0, list: roundUnits(c.listCost) }));
+  const out: Rounded = { billed: new Float64Array(n), effective: new Float64Array(n), list: new Float64Array(n) };
+  for (let i = 0; i < n; i++) out.list[i] = roundUnits(u.listCost[i]);
   keys.forEach((key, g) => {
     const members = groups.get(key)!;
     if (key === 'rest') {
-      const cents = allocateUnits(members.map((i) => charges[i].cost), 100, groupCents[g]);
+      const cents = allocateUnits(members.map((i) => u.cost[i]), 100, groupCents[g]);
       members.forEach((i, k) => {
-        out[i].billed = out[i].effective = out[i].list = cents[k];
+        out.billed[i] = out.effective[i] = out.list[i] = cents[k];
       });
       return;
     }
-    const purchases = members.filter((i) => charges[i].kind === 'purchase');
-    const usage = members.filter((i) => charges[i].kind !== 'purchase');
-    allocateUnits(purchases.map((i) => charges[i].cost), 100, groupCents[g]).forEach((c, k) => (out[purchases[k]].billed = c));
-    allocateUnits(usage.map((i) => charges[i].cost), 100, groupCents[g]).forEach((c, k) => (out[usage[k]].effective = c));
+    const purchases = members.filter((i) => kindOf(i) === 'purchase');
+    const usage = members.filter((i) => kindOf(i) !== 'purchase');
+    allocateUnits(purchases.map((i) => u.cost[i]), 100, groupCents[g]).forEach((c, k) => (out.billed[purchases[k]] = c));
+    allocateUnits(usage.map((i) => u.cost[i]), 100, groupCents[g]).forEach((c, k) => (out.effective[usage[k]] = c));
   });
   return out;
 }
@@ -392,7 +458,7 @@ const SERVICE: Record<Kind, string> = {
   api: 'Inference API',
 };
 
-function description(c: Charge): string {
+function description(c: Identity): string {
   const r = c.commitment;
   switch (c.kind) {
     case 'purchase':
@@ -450,26 +516,28 @@ interface RowFigures {
   priced: string;
 }
 
-function rowFigures(ctx: Context, c: Charge, r: Rounded): RowFigures {
-  const dates = ctx.dates[c.day];
+function rowFigures(dates: Context['dates'], u: UnitRows, r: Rounded, i: number): RowFigures {
+  const c = u.identities[u.identity[i]];
+  const day = dates[u.day[i]];
+  const quantity = u.quantity[i];
   const gpu = c.kind !== 'api';
   const isUsageOfCommitment = c.kind === 'used' || c.kind === 'unused';
   return {
-    billed: formatUnits(r.billed),
-    contracted: formatUnits(isUsageOfCommitment ? r.effective : r.billed),
-    effective: formatUnits(r.effective),
-    list: formatUnits(r.list),
-    monthEnd: dates.monthEnd,
-    monthStart: dates.monthStart,
-    end: dates.end,
-    start: dates.start,
-    commitmentQuantity: c.commitment ? quantity6(c.quantity) : '',
-    consumed: gpu ? quantity6(c.quantity) : String(c.quantity),
-    priced: quantity6(gpu ? c.quantity : c.quantity / 1e6),
+    billed: formatUnits(r.billed[i]),
+    contracted: formatUnits(isUsageOfCommitment ? r.effective[i] : r.billed[i]),
+    effective: formatUnits(r.effective[i]),
+    list: formatUnits(r.list[i]),
+    monthEnd: day.monthEnd,
+    monthStart: day.monthStart,
+    end: day.end,
+    start: day.start,
+    commitmentQuantity: c.commitment ? quantity6(quantity) : '',
+    consumed: gpu ? quantity6(quantity) : String(quantity),
+    priced: quantity6(gpu ? quantity : quantity / 1e6),
   };
 }
 
-function focusRow(c: Charge, f: { [K in keyof RowFigures]: string | Slot }): (Cell | Text | Slot)[] {
+function focusRow(c: Identity, f: { [K in keyof RowFigures]: string | Slot }): (Cell | Text | Slot)[] {
   const gpu = c.kind !== 'api';
   const commitment = c.commitment;
   const isUsageOfCommitment = c.kind === 'used' || c.kind === 'unused';
@@ -544,14 +612,19 @@ const compareText = (a: string | null, b: string | null) => (a === b ? 0 : a ===
  * unused and on-demand rows) in the order they were priced. Not the order token rows were read in: that follows
  * where PostgreSQL happens to keep them, and the same data must give the same file.
  */
-function rowOrder(a: Charge, b: Charge): number {
-  return (
-    a.day - b.day ||
+function rowOrder(u: UnitRows): Int32Array {
+  // Identities ranked by account, model, token class and (API) price; equal ones share a rank.
+  const byIdentity = (a: Identity, b: Identity) =>
     compareText(a.account.id, b.account.id) ||
     compareText(a.model, b.model) ||
     (a.tokenClass && b.tokenClass ? TOKEN_CLASSES.indexOf(a.tokenClass) - TOKEN_CLASSES.indexOf(b.tokenClass) : 0) ||
-    (a.kind === 'api' && b.kind === 'api' ? a.listUnitPrice - b.listUnitPrice : 0)
-  );
+    (a.kind === 'api' && b.kind === 'api' ? a.listUnitPrice - b.listUnitPrice : 0);
+  const ranked = u.identities.map((_, i) => i).sort((a, b) => byIdentity(u.identities[a], u.identities[b]));
+  const rank = new Int32Array(u.identities.length);
+  ranked.forEach((id, k) => (rank[id] = k > 0 && byIdentity(u.identities[ranked[k - 1]], u.identities[id]) === 0 ? rank[ranked[k - 1]] : k));
+  const order = new Int32Array(u.length);
+  for (let i = 0; i < order.length; i++) order[i] = i;
+  return order.sort((a, b) => u.day[a] - u.day[b] || rank[u.identity[a]] - rank[u.identity[b]] || a - b);
 }
 
 const FIGURES = ['billed', 'contracted', 'effective', 'list', 'monthEnd', 'monthStart', 'end', 'start', 'commitmentQuantity', 'consumed', 'priced'] as const;
@@ -576,7 +649,7 @@ interface RowTemplate {
  * each figure, and each row fills the slots in: figures are numbers and dates, which csvLine writes as they are,
  * so a row is the same bytes as csvLine(focusRow(…)) of it.
  */
-function rowTemplate(c: Charge): RowTemplate {
+function rowTemplate(c: Identity): RowTemplate {
   const pieces = [''];
   const figures: (keyof RowFigures)[] = [];
   focusRow(c, SLOTS).forEach((cell, i) => {
@@ -596,28 +669,35 @@ function fillTemplate(t: RowTemplate, f: RowFigures): string {
   return line;
 }
 
-/** A unit's rows, written to the spill file with its floor cents; `plusOne` are the rows that differ with a cent more. */
+/** A unit's charges in the spill file, and the identities they refer to (kept in memory: a few per customer). */
 interface SpilledUnit {
   name: string;
   current_usd: number;
   /** ⌊current_usd·100⌋ as allocateUnits computes it: the unit's share is this or one cent more. */
   floor: number;
+  identities: Identity[];
   offset: number;
-  bytes: number;
   rows: number;
-  plusOne: { start: number; end: number; line: string }[];
 }
 
+/** A spilled charge: identity (uint32), day (uint32), quantity, cost, list cost (float64), little-endian. */
+const CHARGE_BYTES = 4 + 4 + 3 * 8;
+/** Rows handed to the writer at a time, as one text of about this many characters. */
+const PIECE_CHARS = 64 * 1024;
+
 /**
- * The formatted rows of every unit, on disk until the file's total is known. Why: a unit's cents are its share of
- * the file's total by largest remainder, which depends on every unit — known only once the whole period is
- * evaluated — while the rows of a year do not fit in memory. Each unit is written with its floor share and the
- * few rows that change with one cent more (allocateUnits gives each unit its floor or one cent more).
+ * Every unit's charges, on disk until the file's total is known. Why: a unit's cents are its share of the file's
+ * total by largest remainder, which depends on every unit — known only once the whole period is evaluated —
+ * while a year's charges (~1.5 million at 1,000 customers) are better not held in memory. They are kept as
+ * numbers (32 bytes a charge, not the ~600 of a formatted row) and each unit's rows are rounded and formatted once
+ * its cents are known, as they are written out.
  */
 class UnitSpill {
   private constructor(private readonly fd: number) {}
 
   private size = 0;
+  /** Reused for every unit: grown to the largest unit's charges. */
+  private buf = Buffer.alloc(0);
 
   /** An anonymous file: unlinked once open, so nothing is left on disk whatever ends the process. */
   static open(): UnitSpill {
@@ -629,67 +709,63 @@ class UnitSpill {
     }
   }
 
-  add(ctx: Context, unit: Unit): SpilledUnit {
-    const charges = unitCharges(ctx, unit);
-    const floor = Math.floor(unit.current_usd * 100 + 1e-9);
-    const rounded = roundUnit(charges, floor);
-    const more = roundUnit(charges, floor + 1);
-    const order = charges.map((_, i) => i).sort((a, b) => rowOrder(charges[a], charges[b]));
-    // Written 64 kB at a time: memory holds a few rows of a unit, not its text (a year of a pool is ~10 MB).
-    const offset = this.size;
-    let text = '';
-    let bytes = 0;
-    const plusOne: SpilledUnit['plusOne'] = [];
-    const templates = new Map<string, RowTemplate>();
-    const lineOf = (c: Charge, r: Rounded) => {
-      let t = templates.get(c.identity);
-      if (!t) templates.set(c.identity, (t = rowTemplate(c)));
-      return fillTemplate(t, rowFigures(ctx, c, r));
-    };
-    for (const i of order) {
-      const line = lineOf(charges[i], rounded[i]);
-      const length = Buffer.byteLength(line);
-      const r = rounded[i];
-      const m = more[i];
-      if (r.billed !== m.billed || r.effective !== m.effective || r.list !== m.list) {
-        plusOne.push({ start: bytes, end: bytes + length, line: lineOf(charges[i], m) });
-      }
-      text += line;
-      bytes += length;
-      if (text.length >= 64 * 1024) {
-        this.size += writeSync(this.fd, text, this.size, 'utf8');
-        text = '';
-      }
-    }
-    this.size += writeSync(this.fd, text, this.size, 'utf8');
-    if (this.size - offset !== bytes) throw new Error('the FOCUS spill file was not written whole');
-    return { name: unit.name, current_usd: unit.current_usd, floor, offset, bytes, rows: charges.length, plusOne };
+  private view(bytes: number): DataView {
+    if (this.buf.length < bytes) this.buf = Buffer.allocUnsafe(Math.ceil(bytes * 1.1));
+    return new DataView(this.buf.buffer, this.buf.byteOffset, bytes);
   }
 
-  /** Read buffer, reused: pieces are handed over as (young, cheaply collected) strings, not as fresh buffers. */
-  private readonly buf = Buffer.allocUnsafe(64 * 1024);
-
-  /** A unit's rows with its share of the total in cents, in pieces of at most 64 kB (the last one counts the rows). */
-  *read(unit: SpilledUnit, cents: number): Generator<CsvText> {
-    if (cents !== unit.floor && cents !== unit.floor + 1) throw new Error(`unit ${unit.name}: ${cents} cents is not its floor share or one more`);
-    const edits = cents === unit.floor ? [] : unit.plusOne;
-    const rows = (end: number) => (end === unit.bytes ? unit.rows : 0);
-    const decoder = new StringDecoder('utf8');
-    let at = 0;
-    let edit = 0;
-    while (at < unit.bytes) {
-      const next = edit < edits.length ? edits[edit].start : unit.bytes;
-      if (at === next) {
-        at = edits[edit].end;
-        yield new CsvText(edits[edit++].line, rows(at));
-        continue;
-      }
-      const got = readSync(this.fd, this.buf, 0, Math.min(this.buf.length, next - at), unit.offset + at);
-      if (got <= 0) throw new Error('the FOCUS spill file ended early');
-      at += got;
-      // A piece may end inside a character: the decoder keeps its first bytes for the next piece.
-      yield new CsvText(decoder.write(this.buf.subarray(0, got)), rows(at));
+  add(ctx: Context, unit: Unit): SpilledUnit {
+    const charges = unitCharges(ctx, unit);
+    const bytes = charges.length * CHARGE_BYTES;
+    const view = this.view(bytes);
+    for (let i = 0, at = 0; i < charges.length; i++, at += CHARGE_BYTES) {
+      view.setUint32(at, charges.identity[i], true);
+      view.setUint32(at + 4, charges.day[i], true);
+      view.setFloat64(at + 8, charges.quantity[i], true);
+      view.setFloat64(at + 16, charges.cost[i], true);
+      view.setFloat64(at + 24, charges.listCost[i], true);
     }
+    const offset = this.size;
+    for (let at = 0; at < bytes; ) at += writeSync(this.fd, this.buf, at, bytes - at, offset + at);
+    this.size += bytes;
+    const floor = Math.floor(unit.current_usd * 100 + 1e-9);
+    return { name: unit.name, current_usd: unit.current_usd, floor, identities: charges.identities, offset, rows: charges.length };
+  }
+
+  /** A unit's rows with its share of the total in cents, in pieces of about PIECE_CHARS. */
+  *read(unit: SpilledUnit, cents: number, dates: Context['dates']): Generator<CsvText> {
+    if (cents !== unit.floor && cents !== unit.floor + 1) throw new Error(`unit ${unit.name}: ${cents} cents is not its floor share or one more`);
+    const n = unit.rows;
+    const view = this.view(n * CHARGE_BYTES);
+    for (let got = 0; got < view.byteLength; ) {
+      const read = readSync(this.fd, this.buf, got, view.byteLength - got, unit.offset + got);
+      if (read <= 0) throw new Error('the FOCUS spill file ended early');
+      got += read;
+    }
+    const u = { identities: unit.identities, identity: new Uint32Array(n), day: new Uint32Array(n), quantity: new Float64Array(n), cost: new Float64Array(n), listCost: new Float64Array(n), length: n };
+    for (let i = 0, at = 0; i < n; i++, at += CHARGE_BYTES) {
+      u.identity[i] = view.getUint32(at, true);
+      u.day[i] = view.getUint32(at + 4, true);
+      u.quantity[i] = view.getFloat64(at + 8, true);
+      u.cost[i] = view.getFloat64(at + 16, true);
+      u.listCost[i] = view.getFloat64(at + 24, true);
+    }
+    const rounded = roundUnit(u, cents);
+    const templates: (RowTemplate | undefined)[] = [];
+    let text = '';
+    let rows = 0;
+    for (const i of rowOrder(u)) {
+      const id = u.identity[i];
+      const template = (templates[id] ??= rowTemplate(u.identities[id]));
+      text += fillTemplate(template, rowFigures(dates, u, rounded, i));
+      rows++;
+      if (text.length >= PIECE_CHARS) {
+        yield new CsvText(text, rows);
+        text = '';
+        rows = 0;
+      }
+    }
+    if (rows) yield new CsvText(text, rows);
   }
 
   close(): void {
@@ -726,7 +802,7 @@ export async function focusExport(
       // fleetTotals' order: what is paid, most first.
       units.sort((a, b) => b.current_usd - a.current_usd || (a.name < b.name ? -1 : 1));
       const cents = allocateUnits(units.map((u) => u.current_usd));
-      for (let k = 0; k < units.length; k++) yield* spill.read(units[k], cents[k]);
+      for (let k = 0; k < units.length; k++) yield* spill.read(units[k], cents[k], dates);
     } finally {
       spill.close();
     }
