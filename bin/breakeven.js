@@ -1,6 +1,6 @@
 #!/usr/bin/env -S node --max-semi-space-size=8
 // The `breakeven` command: runs the TypeScript sources through tsx (no separate compile step).
-// The young generation is capped at 4 MB a semi-space: the commands are batch work (imports, exports, emails)
+// The young generation is capped at 8 MB a semi-space: the commands are batch work (imports, exports, emails)
 // whose garbage is short-lived, and V8's default (up to 16 MB) let an export's peak memory grow by ~30 MB for no
 // measurable speed (docs/decisions/050-exports.md). `npm start` runs the server with its own setting.
 import { register } from 'tsx/esm/api';

@@ -417,11 +417,12 @@ interface Rounded {
  * and once to its Used/Unused rows (EffectiveCost), so the two sides agree to the cent; other rows are billed
  * what they cost (BilledCost = EffectiveCost).
  */
-function roundUnit(u: UnitRows, unitCents: number): Rounded {
+function roundUnit(u: UnitRows, order: Int32Array, unitCents: number): Rounded {
   const n = u.length;
   const kindOf = (i: number) => u.identities[u.identity[i]].kind;
+  // Groups and their charges in the rows' order: ties between remainders go to the earlier row of the file.
   const groups = new Map<string, number[]>();
-  for (let i = 0; i < n; i++) {
+  for (const i of order) {
     const commitment = u.identities[u.identity[i]].commitment;
     const key = commitment ? `c${commitment.id}` : 'rest';
     const list = groups.get(key);
@@ -750,11 +751,12 @@ class UnitSpill {
       u.cost[i] = view.getFloat64(at + 16, true);
       u.listCost[i] = view.getFloat64(at + 24, true);
     }
-    const rounded = roundUnit(u, cents);
+    const order = rowOrder(u);
+    const rounded = roundUnit(u, order, cents);
     const templates: (RowTemplate | undefined)[] = [];
     let text = '';
     let rows = 0;
-    for (const i of rowOrder(u)) {
+    for (const i of order) {
       const id = u.identity[i];
       const template = (templates[id] ??= rowTemplate(u.identities[id]));
       text += fillTemplate(template, rowFigures(dates, u, rounded, i));
