@@ -8,6 +8,8 @@ import { loader as overviewLoader } from '../../app/routes/_index';
 import { loader as poolLoader } from '../../app/routes/pools.$name';
 import { loader as reservationsLoader } from '../../app/routes/reservations';
 import { roundUnits } from '../../app/domain/rounding.js';
+import { csvChunks } from '../../app/services/exports/csv.server.js';
+import { focusExport } from '../../app/services/exports/focus.server.js';
 import { loadCustomersTable } from '../../app/services/dashboard/customers.server.js';
 import { runCli } from '../support/cli.js';
 import { callLoader, demoApp, FROM_PARAM, PERIOD, TO_PARAM, WINDOW, type DemoApp } from '../dashboard/helpers.js';
@@ -242,6 +244,43 @@ describe('a customer named like a formula', () => {
       expect(after.map((r) => ({ ...r, SubAccountName: '' }))).toEqual(before.map((r) => ({ ...r, SubAccountName: '' })));
     } finally {
       await t.db.updateTable('customers').set({ name: original.name }).where('slug', '=', 'hooli').execute();
+    }
+  }, 120_000);
+});
+
+describe('two charges whose cents tie', () => {
+  // Two models at one price (llama-3.1-70b and llama-3.3-70b: 0.88 USD per million tokens at together_ai, their
+  // cheapest offer), 62,500 input tokens each in one hour: 62,500 × 0.88 / 10⁶ = 0.055 USD, 5.5 cents a row and
+  // 11 cents in all. The floors give 5 + 5; the eleventh cent goes to one of two equal remainders — to the earlier
+  // row of the file, whichever model's token rows PostgreSQL happens to keep first.
+  it('gives the cent to the earlier row of the file, whatever order the token rows are stored in', async () => {
+    const period = { from: WINDOW.from, to: WINDOW.to, fromParam: FROM_PARAM, toParam: TO_PARAM };
+    const hour = new Date(WINDOW.from.getTime() + 36 * 3_600_000);
+    const { id } = await t.db.insertInto('customers').values({ slug: 'tie-co', name: 'Tie Co' }).returning('id').executeTakeFirstOrThrow();
+    /** The customer's (model, BilledCost) rows, its token rows stored one model after the other in this order. */
+    const exported = async (models: string[]) => {
+      await t.db.deleteFrom('hourly_token_usage').where('customer_id', '=', id).execute();
+      for (const model of models) {
+        await t.db
+          .insertInto('hourly_token_usage')
+          .values({ customer_id: id, model, hour, input_tokens: 62_500, cached_input_tokens: 0, cache_write_input_tokens: 0, output_tokens: 0, requests: 1 })
+          .execute();
+      }
+      let csv = '';
+      for await (const chunk of csvChunks(await focusExport(t.db, period))) csv += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+      const [header, ...data]: string[][] = parse(csv);
+      const at = (name: string) => header.indexOf(name);
+      return data.filter((r) => r[at('SubAccountId')] === 'tie-co').map((r) => [JSON.parse(r[at('Tags')]).model, r[at('BilledCost')]]);
+    };
+    try {
+      const stored33First = await exported(['llama-3.3-70b', 'llama-3.1-70b']);
+      expect(stored33First).toEqual([
+        ['llama-3.1-70b', '0.06'],
+        ['llama-3.3-70b', '0.05'],
+      ]);
+      expect(await exported(['llama-3.1-70b', 'llama-3.3-70b'])).toEqual(stored33First);
+    } finally {
+      await t.db.deleteFrom('customers').where('id', '=', id).execute();
     }
   }, 120_000);
 });
