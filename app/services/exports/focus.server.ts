@@ -75,7 +75,7 @@ interface Identity {
   contractedUnitPrice: number;
 }
 
-/** Days a charge identity may span in one export (keys of `Charges.at`): ~179 years. */
+/** Days of a period as `Charges.at` keys them: far more than an export takes (MAX_PERIOD_DAYS, 800). */
 const MAX_DAYS = 65_536;
 
 /**
