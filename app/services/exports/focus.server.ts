@@ -75,9 +75,6 @@ interface Identity {
   contractedUnitPrice: number;
 }
 
-/** Days of a period as `Charges.at` keys them: far more than an export takes (MAX_PERIOD_DAYS, 800). */
-const MAX_DAYS = 65_536;
-
 /**
  * A unit's charges: one per identity and day (a day whose unit price changed gets one per price), in the order
  * first added, as flat columns. Why not an object keyed by a string per charge: a year of a fleet adds ~1.5 million
@@ -85,9 +82,12 @@ const MAX_DAYS = 65_536;
  * look an identity up once (per member, kind and price), then add day by day under a numeric key.
  */
 class Charges {
+  /** `days`: of the period (charges' days are 0 … days − 1). */
+  constructor(private readonly days: number) {}
+
   readonly identities: Identity[] = [];
   private readonly byKey = new Map<string, number>();
-  /** identity · MAX_DAYS + day → charge. */
+  /** identity · days + day → charge. */
   private readonly at = new Map<number, number>();
   readonly identity: number[] = [];
   readonly day: number[] = [];
@@ -114,7 +114,7 @@ class Charges {
 
   add(identity: number, day: number, quantity: number, cost: number, listCost: number): void {
     if (!(quantity > 0)) return;
-    const key = identity * MAX_DAYS + day;
+    const key = identity * this.days + day;
     const i = this.at.get(key);
     if (i !== undefined) {
       this.quantity[i] += quantity;
@@ -151,7 +151,6 @@ interface Member {
 
 interface Context {
   e: WindowEvaluation;
-  firstDay: number;
   /** Hour index → day index of the period. */
   dayOf: (h: number) => number;
   names: Map<number, { slug: string; name: string; pool: string | null }>;
@@ -363,7 +362,7 @@ function standaloneCharges(out: Charges, ctx: Context, result: ScopeResult, basi
 }
 
 function unitCharges(ctx: Context, unit: Unit): Charges {
-  const out = new Charges();
+  const out = new Charges(ctx.dates.length);
   const { e } = ctx;
   const primaryOf = (customerId: number) => e.customers.find((r) => r.primary && r.scope.customer_id === customerId);
   if (unit.kind === 'pool' && unit.current_basis === 'reservation') {
@@ -778,9 +777,10 @@ class UnitSpill {
 /**
  * The FOCUS rows of a period, evaluated pool by pool (fleet-stream.server.ts) as the first row is asked for. Each
  * unit (fleet-totals.server.ts: a pool on its reservation, or a customer) is priced as the overview prices it, and
- * its rows written to disk; once every unit is known, the file's total (= the overview's "current" total) is shared
- * out to the units and their rows read back, largest unit first: BilledCost and EffectiveCost each add up to it,
- * to the cent. Memory holds one pool's evaluation and one unit's rows.
+ * its charges written to disk; once every unit is known, the file's total (= the overview's "current" total) is
+ * shared out to the units and their charges read back, rounded and written as rows, largest unit first: BilledCost
+ * and EffectiveCost each add up to it, to the cent. Memory holds one pool's evaluation, one unit's charges and the
+ * charge identities of every unit (a few per customer).
  */
 export async function focusExport(
   db: Db,
@@ -819,7 +819,6 @@ function contextOf(e: WindowEvaluation, window: { from: Date; to: Date }, dates:
   return {
     e,
     fleet,
-    firstDay,
     dayOf: (h) => Math.floor((e.ctx.from_ms + h * HOUR_MS) / DAY_MS) - firstDay,
     names: new Map(fleet.customers.map((c) => [c.id, { slug: c.slug, name: c.name, pool: c.pool }])),
     idOf: new Map(fleet.customers.map((c) => [c.slug, c.id])),
