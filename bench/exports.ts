@@ -14,6 +14,7 @@ import { spawn } from 'node:child_process';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
+import { build } from 'esbuild';
 import { sql } from 'kysely';
 import { createDb } from '../db/client.js';
 import { startLocalPostgres } from '../db/local-postgres.js';
@@ -90,13 +91,28 @@ async function child(kind: string, url: string, fromIso: string, toIso: string):
   }
 }
 
+let compiled: Promise<string> | undefined;
+
+/**
+ * This file compiled as the command line is (scripts/build-cli.mjs: one ES module, packages external), so that the
+ * child runs plain JavaScript without tsx's loader, as `npx breakeven export …` does after `npm run build`.
+ */
+function compiledChild(): Promise<string> {
+  compiled ??= (async () => {
+    const outfile = path.resolve(import.meta.dirname, '..', 'build', 'bench', 'exports.js');
+    await build({ entryPoints: [import.meta.filename], outfile, bundle: true, packages: 'external', platform: 'node', format: 'esm', target: 'node20', logLevel: 'warning' });
+    return outfile;
+  })();
+  return compiled;
+}
+
 /** One export measured in a process of its own (so that its peak RSS is its own). */
 export async function runChild(kind: 'costs' | 'focus' | 'stream', url: string, from: Date, to: Date): Promise<Measure> {
-  // With the command line's Node flags: the child stands for `npx breakeven export …`.
-  const flags = await cliNodeFlags();
+  // Compiled and with the command line's Node flags: the child stands for `npx breakeven export …`.
+  const [flags, script] = await Promise.all([cliNodeFlags(), compiledChild()]);
   return new Promise((resolve, reject) => {
     const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
-    const proc = spawn(process.execPath, [...flags, ...profile, '--import', 'tsx', import.meta.filename, 'child', kind, url, from.toISOString(), to.toISOString()], {
+    const proc = spawn(process.execPath, [...flags, ...profile, script, 'child', kind, url, from.toISOString(), to.toISOString()], {
       stdio: ['ignore', 'pipe', 'inherit'],
       env: { ...process.env, NODE_ENV: 'production' },
     });

@@ -1,24 +1,8 @@
-import { readdir } from 'node:fs/promises';
-import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Migrator, NO_MIGRATIONS, type Kysely, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely';
-import { tsImport } from 'tsx/esm/api';
-
-export const migrationsFolder = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'migrations');
-
-// Loads the TypeScript migrations through tsx, so they run the same from the CLI, the server and tests.
-const provider: MigrationProvider = {
-  async getMigrations() {
-    const migrations: Record<string, Migration> = {};
-    for (const file of (await readdir(migrationsFolder)).filter((f) => f.endsWith('.ts')).sort()) {
-      migrations[file.replace(/\.ts$/, '')] = await tsImport(pathToFileURL(path.join(migrationsFolder, file)).href, import.meta.url);
-    }
-    return migrations;
-  },
-};
+import { Migrator, NO_MIGRATIONS, type Kysely, type MigrationResultSet } from 'kysely';
+import { migrations } from './migrations.js';
 
 export function migrator(db: Kysely<any>): Migrator {
-  return new Migrator({ db, provider });
+  return new Migrator({ db, provider: { getMigrations: async () => migrations } });
 }
 
 function check({ error, results }: MigrationResultSet): string[] {

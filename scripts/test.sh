@@ -17,7 +17,7 @@ step() {
   if "$@"; then passed=$((passed + 1)); else echo "!! $name failed"; failed=$((failed + 1)); fi
 }
 
-step build npx remix build
+step build npm run build --silent
 step typecheck npx tsc --noEmit
 step lint npx eslint --max-warnings 0 .
 

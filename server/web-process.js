@@ -1,7 +1,6 @@
-// A web process of `breakeven serve` (a node:cluster worker): runs the TypeScript sources through tsx, as
-// bin/breakeven.js does, and serves with the settings the primary sends (server/web-processes.ts).
+// A web process of `breakeven serve` run from the TypeScript sources: through tsx, as bin/breakeven.js runs them
+// when the compiled command is missing or out of date.
 import { register } from 'tsx/esm/api';
 
 register();
-const { runWebProcess } = await import('./web-processes.ts');
-runWebProcess();
+await import('./web-process-entry.ts');

@@ -1,9 +1,13 @@
 import { readdirSync } from 'node:fs';
+import path from 'node:path';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { createDb } from '../../db/client.js';
-import { migrateToLatest, migrateToNothing, migrationsFolder } from '../../db/migrate.js';
+import { migrateToLatest, migrateToNothing } from '../../db/migrate.js';
+import { migrations } from '../../db/migrations.js';
 import { emptyDatabase } from '../support/database.js';
+
+const migrationsFolder = path.resolve(import.meta.dirname, '../../migrations');
 
 async function tables(db: ReturnType<typeof createDb>): Promise<string[]> {
   const { rows } = await sql<{ name: string }>`
@@ -18,6 +22,10 @@ describe('migrations', () => {
     const files = readdirSync(migrationsFolder);
     expect(files.length).toBeGreaterThan(0);
     for (const file of files) expect(file).toMatch(/^\d{8}_\d{2}_[a-z0-9_]+\.ts$/);
+  });
+
+  it('are all listed in db/migrations.ts, in the order of their names', () => {
+    expect(Object.keys(migrations)).toEqual(readdirSync(migrationsFolder).map((f) => f.replace(/\.ts$/, '')).sort());
   });
 
   it('go up to the whole schema, down to nothing, and up again', async () => {
