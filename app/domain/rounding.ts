@@ -57,8 +57,9 @@ export function formatUnits(units: number, places = 2): string {
 /** A number as a plain decimal with a fixed number of places, no exponent, no thousands separator ("-0" is "0"). */
 export function formatDecimal(x: number, places: number): string {
   if (!Number.isFinite(x)) throw new RangeError(`cannot format ${x}`);
-  const text = x.toFixed(places);
   // toFixed switches to exponent notation from 1e21 on; amounts never get there, but a file must not lie.
-  if (/e/.test(text)) throw new RangeError(`${x} is too large for a plain decimal`);
-  return /^-0(\.0*)?$/.test(text) ? text.slice(1) : text;
+  if (Math.abs(x) >= 1e21) throw new RangeError(`${x} is too large for a plain decimal`);
+  const text = x.toFixed(places);
+  // A negative that rounds to zero ("-0.00") is written as zero. (Read per row of the exports: no regex.)
+  return x < 0 && text.charCodeAt(0) === 45 && Number(text) === 0 ? text.slice(1) : text;
 }

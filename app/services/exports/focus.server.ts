@@ -522,6 +522,8 @@ function rowFigures(dates: Context['dates'], u: UnitRows, r: Rounded, i: number)
   const quantity = u.quantity[i];
   const gpu = c.kind !== 'api';
   const isUsageOfCommitment = c.kind === 'used' || c.kind === 'unused';
+  // Commitment rows are GPU rows: one formatting of the GPU-hours serves all three columns.
+  const gpuHours = gpu ? quantity6(quantity) : '';
   return {
     billed: formatUnits(r.billed[i]),
     contracted: formatUnits(isUsageOfCommitment ? r.effective[i] : r.billed[i]),
@@ -531,9 +533,9 @@ function rowFigures(dates: Context['dates'], u: UnitRows, r: Rounded, i: number)
     monthStart: day.monthStart,
     end: day.end,
     start: day.start,
-    commitmentQuantity: c.commitment ? quantity6(quantity) : '',
-    consumed: gpu ? quantity6(quantity) : String(quantity),
-    priced: quantity6(gpu ? quantity : quantity / 1e6),
+    commitmentQuantity: c.commitment ? gpuHours : '',
+    consumed: gpu ? gpuHours : String(quantity),
+    priced: gpu ? gpuHours : quantity6(quantity / 1e6),
   };
 }
 
