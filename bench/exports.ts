@@ -1,5 +1,6 @@
 // `npm run bench:exports`: the CSV exports at scale. A year of hourly rollups for 1,000 customers (bench/pages-data.ts)
-// in a throwaway PostgreSQL; then, each in a process of its own so that its peak RSS is its own:
+// in a throwaway PostgreSQL; then, each in a process of its own so that its peak RSS is its own (this file compiled
+// as the command line is, and run with its Node flags):
 //   - costs.csv for the year (1,000 customers × 365 days × up to 4 scenarios), as /exports/costs.csv writes it;
 //   - focus.csv for the year (customer × day × charge);
 //   - 10 million CSV rows from a generator, through the same writer, with the RSS sampled every million rows:
