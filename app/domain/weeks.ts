@@ -2,7 +2,9 @@
 // the next Monday 00:00 local time, whatever daylight saving does in between (a week is 167, 168 or 169 hours
 // long). Pure: instants come in, instants go out; no clock.
 import { TZDate, tz } from '@date-fns/tz';
-import { getISOWeek, getISOWeekYear } from 'date-fns';
+// Per function, not the package's index: loading all of date-fns cost every command ~0.15 s at start.
+import { getISOWeek } from 'date-fns/getISOWeek';
+import { getISOWeekYear } from 'date-fns/getISOWeekYear';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
