@@ -18,7 +18,7 @@ import { migrateToLatest } from '../db/migrate.js';
 import { generate } from './pages-data.js';
 import { ENGINE_TARGETS, measureEngine } from './engine.js';
 import { measurePages, PAGES_TARGET_P95_MS, PROCESSES as PAGES_PROCESSES } from './pages.js';
-import { runChild as runExport, TARGET_ROWS_PER_S as EXPORT_TARGET_ROWS_PER_S, TARGET_RSS_MB as EXPORT_TARGET_RSS_MB } from './exports.js';
+import { runExport, TARGET_ROWS_PER_S as EXPORT_TARGET_ROWS_PER_S, TARGET_RSS_MB as EXPORT_TARGET_RSS_MB } from './exports.js';
 import { benchPostgres, fmt, isMain, load, machine } from './lib.js';
 import { explainPages, plansMarkdown } from './explain.js';
 
@@ -117,10 +117,10 @@ async function measureSize(serverUrl: string, customers: number, dataDir: string
     add({ figure: 'ingest file: peak RSS', value: `${ingest.rssMb} MB`, baseline: '', ratio: '', target: '≤ 300 MB', met: ingest.rssMb <= 300 });
     log(`[${customers}] ingest: ${ingest.importRate.toLocaleString('en-US')} rows/s vs \\copy ${ingest.copyRate.toLocaleString('en-US')} rows/s`);
 
-    // The exports of the year (bench/exports.ts), each in a process of its own.
+    // The exports of the year, each as `breakeven export …` (bench/exports.ts).
     for (const kind of ['costs', 'focus'] as const) {
       const m = await runExport(kind, url.toString(), new Date(end.getTime() - DAYS * 86_400_000), end);
-      const total = m.firstByteMs + m.writeMs;
+      const total = m.totalMs;
       const rate = m.rows / (total / 1000);
       add({ figure: `export ${kind}.csv, a year: ${m.rows.toLocaleString('en-US')} rows in ${seconds(total)} (rows/s end to end)`, value: Math.round(rate).toLocaleString('en-US'), baseline: '', ratio: '', target: `≥ ${EXPORT_TARGET_ROWS_PER_S.toLocaleString('en-US')} rows/s`, met: rate >= EXPORT_TARGET_ROWS_PER_S });
       add({ figure: `export ${kind}.csv: peak RSS`, value: `${Math.round(m.peakRssMb)} MB`, baseline: '', ratio: '', target: `≤ ${EXPORT_TARGET_RSS_MB} MB`, met: m.peakRssMb <= EXPORT_TARGET_RSS_MB });

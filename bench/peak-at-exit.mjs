@@ -1,0 +1,8 @@
+// Preloaded into a measured command (`node --import ./bench/peak-at-exit.mjs …`): as the process exits, writes its
+// peak resident memory (the kernel's VmHWM, in kB) to file descriptor 3, which the benchmark reads.
+import { readFileSync, writeSync } from 'node:fs';
+
+process.on('exit', () => {
+  const kb = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '0';
+  writeSync(3, `${kb}\n`);
+});
