@@ -143,7 +143,9 @@ export async function runExport(kind: 'costs' | 'focus', url: string, from: Date
     const totalMs = performance.now() - started;
     const rows = /Wrote ([\d,]+) rows/.exec(said)?.[1];
     if (!rows) throw new Error(`breakeven export ${kind} did not say how many rows it wrote: ${said}`);
-    return { rows: Number(rows.replaceAll(',', '')), bytes: (await stat(out)).size, totalMs, peakRssMb: Number(peak.trim()) / 1024, samples: [] };
+    const peakKb = Number(peak.trim());
+    if (!(peakKb > 0)) throw new Error(`breakeven export ${kind}: no peak RSS reported (got "${peak.trim()}")`);
+    return { rows: Number(rows.replaceAll(',', '')), bytes: (await stat(out)).size, totalMs, peakRssMb: peakKb / 1024, samples: [] };
   } finally {
     await rm(folder, { recursive: true, force: true });
   }

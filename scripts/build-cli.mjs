@@ -1,10 +1,10 @@
 // `npm run build` (after `remix build`): the command line compiled to JavaScript, build/cli/main.js, and the
 // serve command's web process, build/cli/web-process.js. bin/breakeven.js runs them while they are current
 // (build/cli/inputs.json lists the sources they were built from) and the TypeScript sources through tsx
-// otherwise. Compiled, the command starts in a fraction of the time and without tsx's loader thread, whose
+// otherwise. Compiled, the command starts in about half the time and without tsx's loader thread, whose
 // ~40 MB every import, export and email run carried (docs/decisions/052-compiled-command.md).
 // Packages stay in node_modules; the app's `~/` imports are resolved from tsconfig.json.
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { build } from 'esbuild';
 
@@ -29,6 +29,5 @@ const result = await build({
   logLevel: 'warning',
 });
 const inputs = Object.keys(result.metafile.inputs).sort();
-await mkdir(out, { recursive: true });
 await writeFile(path.join(out, 'inputs.json'), `${JSON.stringify({ inputs }, null, 1)}\n`);
 console.log(`command line compiled: build/cli/main.js from ${inputs.length} sources`);

@@ -61,5 +61,5 @@ export function formatDecimal(x: number, places: number): string {
   if (Math.abs(x) >= 1e21) throw new RangeError(`${x} is too large for a plain decimal`);
   const text = x.toFixed(places);
   // A negative that rounds to zero ("-0.00") is written as zero. (Read per row of the exports: no regex.)
-  return x < 0 && text.charCodeAt(0) === 45 && Number(text) === 0 ? text.slice(1) : text;
+  return x < 0 && Number(text) === 0 ? text.slice(1) : text;
 }
