@@ -38,7 +38,16 @@ export interface RecommendDocumentInput {
   reservations: readonly Reservation[];
   /** A pool's members, for the aggregation saving. */
   members?: readonly ({ customer: string } & SeriesArrays)[];
+  /**
+   * How much of the recommendation to work out: `full` (the default); `best` — every offer's optimum and the best,
+   * without stability, risk levels or the 3-day guard; `none` — no recommendation at all (no offers, best null).
+   * The lesser levels are for readers of today's cost alone (the FOCUS export), which would otherwise pay for
+   * curves they never read; such a document is not a recommendation and is never shown as one.
+   */
+  recommendation?: Recommendation;
 }
+
+export type Recommendation = 'full' | 'best' | 'none';
 
 export interface OfferSummary {
   provider: string;
@@ -117,7 +126,9 @@ export function buildRecommendDocument(input: RecommendDocumentInput): Recommend
   const anyReserved = schedule.gpus.some((n) => n > 0);
   const current = anyReserved ? scheduleCost(demand, schedule, pricing) : null;
 
-  const { offers, best } = recommend(inputs, input.offers);
+  const level = input.recommendation ?? 'full';
+  const { offers, best } = level === 'none' ? { offers: [], best: null } : recommend(inputs, input.offers);
+  const full = level === 'full';
   const bestOffer = best ? input.offers[offers.indexOf(best)] : null;
   const summary = (r: (typeof offers)[number]): OfferSummary => ({
     provider: r.provider,
@@ -131,7 +142,7 @@ export function buildRecommendDocument(input: RecommendDocumentInput): Recommend
     break_even_fill: r.break_even_fill,
   });
 
-  const stable = bestOffer ? stability(inputs, bestOffer) : null;
+  const stable = full && bestOffer ? stability(inputs, bestOffer) : null;
   const members = input.members;
   return {
     scope: { customer: input.scope.customer, pool: input.scope.pool },
@@ -161,12 +172,12 @@ export function buildRecommendDocument(input: RecommendDocumentInput): Recommend
         }
       : null,
     curve: best ? best.curve : [],
-    risk_levels: best && bestOffer ? riskLevels(best.curve, demand, bestOffer.block_size) : null,
-    recent: best && bestOffer ? recentGuard(inputs, bestOffer, best.gpus) : null,
+    risk_levels: full && best && bestOffer ? riskLevels(best.curve, demand, bestOffer.block_size) : null,
+    recent: full && best && bestOffer ? recentGuard(inputs, bestOffer, best.gpus) : null,
     change: best ? changeAgainstCurrent(current?.gpus ?? 0, best.gpus, input.gpu_type) : null,
     offers: offers.map(summary),
     aggregation:
-      members && members.length > 0
+      full && members && members.length > 0
         ? aggregation(
             members.map((m) => ({
               customer: m.customer,

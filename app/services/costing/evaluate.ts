@@ -1,7 +1,7 @@
 // From loaded rollups, prices and reservations to recommend documents: one customer or pool on one GPU type
 // (the CLI), or every customer and pool on every GPU type they use (views, emails, exports, the benchmark).
 // Pure and in memory: the same functions give the CLI's and the dashboard's numbers.
-import { buildRecommendDocument, formatInstant, type RecommendDocument } from '../../domain/document.js';
+import { buildRecommendDocument, formatInstant, type Recommendation, type RecommendDocument } from '../../domain/document.js';
 import type { ObservedThroughput } from '../../domain/demand.js';
 import { aggregationSaving, poolSeries, type Aggregation, type MemberOptimum as MemberOptimumRow } from '../../domain/pooling.js';
 import { noReservationCost } from '../../domain/recommend.js';
@@ -218,6 +218,7 @@ export function customerDocument(
   customer: CustomerInput,
   reservations: readonly ReservationInput[],
   cache = new SeriesCache(ctx),
+  recommendation: Recommendation = 'full',
 ): { document: CostingDocument; series: ScopeSeries } {
   checkPrices(ctx, type, overflow);
   const series = cache.get(customer, type);
@@ -230,6 +231,7 @@ export function customerDocument(
     on_demand_usd_per_gpu_hour: onDemandRate(type),
     offers: type.reserved,
     reservations: asReservations(reservations),
+    recommendation,
   });
   const inputs = inputsSummary(ctx, type, series, tokenTotals(customer.tokens), telemetryTotals(customer.telemetry.get(type.id)));
   return { document: { ...document, inputs }, series };
@@ -239,7 +241,8 @@ export function customerDocument(
  * The recommend document of a pool on one GPU type: D(h) = Σ members' d(h) (each member's demand on that
  * type, by the same rule as a customer's), its current cost from the pool's own reservations, the aggregation
  * saving against the members' separate optima, and the showback split of the pool's reserved cost — the
- * current reservation's, or the recommended one's when the pool holds none.
+ * current reservation's, or the recommended one's when the pool holds none. Below a `full` recommendation there is
+ * neither aggregation nor showback: both are about the recommendation.
  */
 export function poolDocument(
   ctx: PriceContext,
@@ -250,6 +253,7 @@ export function poolDocument(
   reservations: readonly ReservationInput[],
   cache = new SeriesCache(ctx),
   memberOptima?: ReadonlyMap<number, MemberOptimum>,
+  recommendation: Recommendation = 'full',
 ): { document: CostingDocument; series: ScopeSeries } {
   checkPrices(ctx, type, overflow);
   const memberSeries = members.map((m) => ({ customer: m, series: cache.get(m, type) }));
@@ -271,7 +275,8 @@ export function poolDocument(
   const own = asReservations(reservations);
   const o = onDemandRate(type);
   // The members' separate optima are what their own documents recommend: reused when the caller has them.
-  const known = memberOptima && members.every((m) => memberOptima.has(m.id)) ? memberOptima : undefined;
+  const full = recommendation === 'full';
+  const known = full && memberOptima && members.every((m) => memberOptima.has(m.id)) ? memberOptima : undefined;
   const built = buildRecommendDocument({
     scope: { customer: null, pool: pool.name },
     gpu_type: type.name,
@@ -281,13 +286,16 @@ export function poolDocument(
     on_demand_usd_per_gpu_hour: o,
     offers: type.reserved,
     reservations: own,
-    members: known ? undefined : memberSeries.map((m) => ({ customer: m.customer.slug, demand: m.series.demand, api_usd: m.series.api_usd })),
+    members: known || !full ? undefined : memberSeries.map((m) => ({ customer: m.customer.slug, demand: m.series.demand, api_usd: m.series.api_usd })),
+    recommendation,
   });
   const document = known ? { ...built, aggregation: aggregationFrom(members, known, built, series, o) } : built;
 
   let split: PoolShowback | null = null;
   const showbackMembers = memberSeries.map((m) => ({ customer: m.customer.slug, demand: m.series.demand }));
-  if (document.current) {
+  if (!full) {
+    // No showback without a recommendation.
+  } else if (document.current) {
     split = { basis: 'current', gpus: document.current.gpus, ...showback(showbackMembers, reservationSchedule(own, ctx.from_ms, ctx.hours)) };
   } else if (document.best && document.best.gpus > 0) {
     const offer = type.reserved.find(
@@ -365,6 +373,8 @@ export interface Evaluation {
   customers: ScopeResult[];
   pools: ScopeResult[];
   skipped: Skipped[];
+  /** Every customer series computed, by type: a reader that needs another (a member on its pool's type) gets it here. */
+  series: SeriesCache;
 }
 
 /** What the primary choice compares for a scope with no telemetry: the cheapest way to serve it on that type. */
@@ -411,6 +421,12 @@ export interface EvaluateOptions {
   poolIds?: ReadonlySet<number>;
   /** Series already computed for this context (e.g. for the other overflow); default a new cache. */
   cache?: SeriesCache;
+  /**
+   * `full` (the default): every scope on each of its types, each with its recommendation. `current`: only what
+   * today's cost needs (the FOCUS export) — each scope on its primary types alone, with a recommendation (its
+   * best offer only) where the primary choice compares them; `skipped` then names only the types tried.
+   */
+  detail?: 'full' | 'current';
 }
 
 /**
@@ -425,6 +441,7 @@ export function evaluateAll(
   options: EvaluateOptions,
 ): Evaluation {
   const { overflow } = options;
+  const current = options.detail === 'current';
   const cache = options.cache ?? new SeriesCache(ctx);
   const skipped: Skipped[] = [];
   const byCustomer = new Map<string, ReservationInput[]>();
@@ -441,14 +458,20 @@ export function evaluateAll(
   const typesOf = new Map<number, { types: GpuTypePrices[]; measured: boolean; primary: GpuTypePrices | null }>();
   for (const customer of customers) {
     const candidates = candidateTypes(ctx, customer);
-    const results: ScopeResult[] = [];
+    let results: ScopeResult[] = [];
+    // Today's cost is on a measured customer's first type that can be priced; a token-only one's primary is chosen
+    // by its best offer on each type.
+    const recommendation: Recommendation = !current ? 'full' : candidates.measured ? 'none' : 'best';
     for (const type of candidates.types) {
+      if (current && candidates.measured && results.length > 0) break;
       try {
         const own = byCustomer.get(`c${customer.id}|${type.id}`) ?? [];
-        const { document, series } = customerDocument(ctx, overflow, type, customer, own, cache);
-        let ofType = optima.get(type.id);
-        if (!ofType) optima.set(type.id, (ofType = new Map()));
-        ofType.set(customer.id, optimumOf(document, series, onDemandRate(type)));
+        const { document, series } = customerDocument(ctx, overflow, type, customer, own, cache, recommendation);
+        if (!current) {
+          let ofType = optima.get(type.id);
+          if (!ofType) optima.set(type.id, (ofType = new Map()));
+          ofType.set(customer.id, optimumOf(document, series, onDemandRate(type)));
+        }
         results.push({ scope: { customer_id: customer.id, pool_id: null }, gpu_type: type, primary: false, document, series, reservations: asReservations(own) });
       } catch (error) {
         if (!(error instanceof PricingError)) throw error;
@@ -459,6 +482,7 @@ export function evaluateAll(
     if (candidates.measured) primary = results.find((r) => r.gpu_type === candidates.types[0]) ?? results[0];
     else for (const r of results) if (!primary || servingCost(r.document) < servingCost(primary.document)) primary = r;
     if (primary) primary.primary = true;
+    if (current) results = primary ? [primary] : [];
     typesOf.set(customer.id, { ...candidates, primary: primary?.gpu_type ?? null });
     if (!options.customerIds || options.customerIds.has(customer.id)) customerResults.push(...results);
   }
@@ -475,11 +499,14 @@ export function evaluateAll(
       for (const type of t.types) types.set(type.id, type);
       if (t.measured) for (const type of t.types) measured.add(type.id);
     }
-    const results: ScopeResult[] = [];
+    let results: ScopeResult[] = [];
+    // Today's cost: a pool's measured types are its primary ones; without any, its best offer on each type chooses.
+    const recommendation: Recommendation = !current ? 'full' : measured.size > 0 ? 'none' : 'best';
     for (const type of [...types.values()].sort(byName)) {
+      if (current && measured.size > 0 && !measured.has(type.id)) continue;
       try {
         const own = byCustomer.get(`p${pool.id}|${type.id}`) ?? [];
-        const { document, series } = poolDocument(ctx, overflow, type, pool, members, own, cache, optima.get(type.id));
+        const { document, series } = poolDocument(ctx, overflow, type, pool, members, own, cache, optima.get(type.id), recommendation);
         results.push({
           scope: { customer_id: null, pool_id: pool.id }, gpu_type: type, primary: measured.has(type.id), document, series, reservations: asReservations(own),
         });
@@ -491,7 +518,8 @@ export function evaluateAll(
     if (measured.size === 0 && results.length > 0) {
       results.reduce((a, b) => (servingCost(b.document) < servingCost(a.document) ? b : a)).primary = true;
     }
+    if (current) results = results.filter((r) => r.primary);
     poolResults.push(...results);
   }
-  return { customers: customerResults, pools: poolResults, skipped };
+  return { customers: customerResults, pools: poolResults, skipped, series: cache };
 }

@@ -86,8 +86,11 @@ export async function evaluateFleet(db: Db, window: PeriodWindow, overflow: Over
   return fleetOf(e, window, overflow);
 }
 
-/** The fleet's figures from an evaluation already made (the FOCUS export keeps the evaluation's hourly series too). */
-export function fleetOf(e: WindowEvaluation, window: PeriodWindow, overflow: Overflow): FleetEvaluation {
+/**
+ * The fleet's figures from an evaluation already made (the FOCUS export keeps the evaluation's hourly series too).
+ * Without `daily`, no scope's per-day costs are worked out (customerDaily and poolDaily stay empty).
+ */
+export function fleetOf(e: WindowEvaluation, window: PeriodWindow, overflow: Overflow, { daily = true } = {}): FleetEvaluation {
   const days = windowDays(window.from, window.to);
   const dayIndex = new Map(days.map((d, i) => [d, i]));
   const documents = new Map<string, CostingDocument>();
@@ -102,7 +105,7 @@ export function fleetOf(e: WindowEvaluation, window: PeriodWindow, overflow: Ove
     const list = byCustomer.get(c.id) ?? [];
     list.push(row);
     byCustomer.set(c.id, list);
-    if (r.primary) customerDaily.set(c.id, packDaily(dailyCosts(r, { id: c.id, slug: c.slug }, r.gpu_type.on_demand), dayIndex, days.length));
+    if (daily && r.primary) customerDaily.set(c.id, packDaily(dailyCosts(r, { id: c.id, slug: c.slug }, r.gpu_type.on_demand), dayIndex, days.length));
   }
   const poolRows: CostSummaryRow[] = [];
   const byPool = new Map<number, CostSummaryRow[]>();
@@ -115,7 +118,7 @@ export function fleetOf(e: WindowEvaluation, window: PeriodWindow, overflow: Ove
     const list = byPool.get(p.id) ?? [];
     list.push(row);
     byPool.set(p.id, list);
-    if (r.primary) poolDaily.set(documentKey(r.scope, row.gpu_type), packDaily(dailyCosts(r, { id: p.id, slug: p.name }, r.gpu_type.on_demand), dayIndex, days.length));
+    if (daily && r.primary) poolDaily.set(documentKey(r.scope, row.gpu_type), packDaily(dailyCosts(r, { id: p.id, slug: p.name }, r.gpu_type.on_demand), dayIndex, days.length));
   }
   const customers: FleetCustomer[] = [...e.customersById.values()]
     .map((c) => {

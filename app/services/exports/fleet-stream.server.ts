@@ -8,7 +8,7 @@ import type { Db } from '../../../db/client.js';
 import { listScopeCustomers, listScopePools, type ScopeCustomer, type ScopePool } from '../../../db/queries/costing-scopes.js';
 import { reservationsMeeting } from '../../../db/queries/reservations.js';
 import { rollupsByPool } from '../../../db/queries/rollups-by-pool.js';
-import { evaluateAll } from '../costing/evaluate.js';
+import { evaluateAll, type EvaluateOptions } from '../costing/evaluate.js';
 import { customerInputs, loadPriceContext, reservationInputs, type WindowEvaluation } from '../costing.server.js';
 import type { PeriodWindow } from '../dashboard/fleet.server.js';
 
@@ -26,11 +26,15 @@ function byPool(customers: readonly ScopeCustomer[]): Map<number, ScopeCustomer[
 
 /**
  * Evaluations of the period, one group at a time (pools, when `pools` is false, are not evaluated: costs.csv
- * reads customers only). Each is a WindowEvaluation of its group's customers and pool, valid until the next is
+ * reads customers only; `detail` as evaluateAll's). Each is a WindowEvaluation of its group's customers and pool, valid until the next is
  * asked for (the rollup columns are reused); groups without rollups in the period are skipped (the engine gives
  * their customers no figures either).
  */
-export async function* evaluateByPool(db: Db, window: PeriodWindow, options: { pools: boolean }): AsyncGenerator<WindowEvaluation> {
+export async function* evaluateByPool(
+  db: Db,
+  window: PeriodWindow,
+  options: { pools: boolean } & Pick<EvaluateOptions, 'detail'>,
+): AsyncGenerator<WindowEvaluation> {
   const [ctx, customers, pools, reservations] = await Promise.all([
     loadPriceContext(db, window),
     listScopeCustomers(db),
@@ -52,7 +56,7 @@ export async function* evaluateByPool(db: Db, window: PeriodWindow, options: { p
     const ids = new Set(members.map((c) => c.id));
     const own = reservations.filter((r) => (r.customer_id !== null && ids.has(r.customer_id)) || (pool !== undefined && r.pool_id === pool.id));
     const scopePools = options.pools && pool ? [pool] : [];
-    const evaluation = evaluateAll(ctx, inputs, scopePools, reservationInputs(own), { overflow: 'on_demand' });
+    const evaluation = evaluateAll(ctx, inputs, scopePools, reservationInputs(own), { overflow: 'on_demand', detail: options.detail });
     yield {
       ...evaluation,
       ctx,

@@ -12,10 +12,9 @@ import type { ReservationRow } from '../../../db/queries/reservations.js';
 import { allocateUnits, formatDecimal, formatUnits, roundUnits } from '../../domain/rounding.js';
 import { tokenClassPrices, uncachedInputTokens } from '../../domain/tokens.js';
 import { HOUR_MS } from '../../domain/types.js';
-import { emptyTelemetry } from '../costing/columns.js';
 import type { CustomerInput, ScopeResult } from '../costing/evaluate.js';
 import type { GpuTypePrices } from '../costing/prices.js';
-import { cheapestApiOffer, customerSeries } from '../costing/series.js';
+import { cheapestApiOffer } from '../costing/series.js';
 import type { WindowEvaluation } from '../costing.server.js';
 import { fleetTotals, type Unit } from '../dashboard/fleet-totals.server.js';
 import { fleetOf, windowDays, type FleetEvaluation } from '../dashboard/fleet.server.js';
@@ -373,9 +372,7 @@ function unitCharges(ctx: Context, unit: Unit): Charges {
     const members: Member[] = e.inputs
       .filter((c) => c.pool_id === poolId)
       .map((c) => {
-        const own = e.customers.find((r) => r.scope.customer_id === c.id && r.gpu_type.id === type.id);
-        const series = own?.series ?? customerSeries(e.ctx, type, c.telemetry.get(type.id) ?? emptyTelemetry(), c.tokens);
-        return { account: customerAccount(ctx.names.get(c.id)!), demand: series.demand };
+        return { account: customerAccount(ctx.names.get(c.id)!), demand: e.series.get(c, type).demand };
       });
     const owner: Account = { id: `pool:${unit.name}`, name: unit.name, type: 'Pool', pool: unit.name };
     const own = e.reservations.filter((r) => r.pool_id === poolId && r.gpu_type_id === type.id);
@@ -788,7 +785,7 @@ export async function focusExport(
   db: Db,
   period: ExportPeriod,
   // Tests pass one evaluation of the whole fleet here, to hold the pool-by-pool file to it.
-  evaluations: (window: { from: Date; to: Date }) => AsyncIterable<WindowEvaluation> = (window) => evaluateByPool(db, window, { pools: true }),
+  evaluations: (window: { from: Date; to: Date }) => AsyncIterable<WindowEvaluation> = (window) => evaluateByPool(db, window, { pools: true, detail: 'current' }),
 ): Promise<CsvExport> {
   const window = { from: period.from, to: period.to };
   const dates = periodDates(Math.floor(period.from.getTime() / DAY_MS), windowDays(period.from, period.to).length);
@@ -816,7 +813,8 @@ export async function focusExport(
 
 /** What the charge builders need of one group's evaluation. */
 function contextOf(e: WindowEvaluation, window: { from: Date; to: Date }, dates: Context['dates']): Context & { fleet: FleetEvaluation } {
-  const fleet = fleetOf(e, window, 'on_demand');
+  // Units need each scope's total today, not its days (the charges are priced here, hour by hour).
+  const fleet = fleetOf(e, window, 'on_demand', { daily: false });
   const firstDay = Math.floor(e.ctx.from_ms / DAY_MS);
   return {
     e,
