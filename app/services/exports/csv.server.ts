@@ -24,6 +24,77 @@ export class CsvText {
   ) {}
 }
 
+/**
+ * Records written straight into UTF-8 bytes (by an export that writes its own, as csvLine would), handed over a
+ * chunk at a time. Why: a file of millions of records built as strings makes a string per cell and per record,
+ * which live until the chunk is written, and then encodes them all once more.
+ */
+export class CsvBytes {
+  private buf: Buffer;
+  private at = 0;
+  private rows = 0;
+
+  /** `chunk`: the size of each chunk handed over (a record longer than that gets a chunk of its own). */
+  constructor(private readonly chunk = 64 * 1024) {
+    this.buf = Buffer.allocUnsafe(chunk);
+  }
+
+  /**
+   * Makes room for a record of at most `bytes`: when it would not fit, the records so far are returned to be
+   * handed over (the chunk is the reader's from then on) and the next ones go into a new chunk.
+   */
+  reserve(bytes: number): CsvText | null {
+    if (this.at + bytes <= this.buf.length) return null;
+    const full = this.take();
+    this.buf = Buffer.allocUnsafe(Math.max(this.chunk, bytes));
+    return full;
+  }
+
+  /** The records written since the last chunk was handed over, if any. */
+  take(): CsvText | null {
+    if (this.rows === 0) return null;
+    const full = new CsvText(this.buf.subarray(0, this.at), this.rows);
+    this.buf = this.buf.subarray(this.at);
+    this.at = 0;
+    this.rows = 0;
+    return full;
+  }
+
+  endRecord(): void {
+    this.rows++;
+  }
+
+  bytes(b: Uint8Array): void {
+    // Most pieces are a few bytes: a loop beats set()'s call for those.
+    if (b.length > 16) this.buf.set(b, this.at);
+    else for (let i = 0; i < b.length; i++) this.buf[this.at + i] = b[i];
+    this.at += b.length;
+  }
+
+  /** Text known to be ASCII (numbers and dates the export formatted). */
+  ascii(s: string): void {
+    for (let i = 0; i < s.length; i++) this.buf[this.at + i] = s.charCodeAt(i);
+    this.at += s.length;
+  }
+
+  /** Whole units as formatUnits(units, 2) writes them: 12345 → "123.45", −5 → "-0.05". */
+  units(units: number): void {
+    let n = Math.abs(units);
+    if (units < 0) this.buf[this.at++] = 45; // '-'
+    // At least three digits ("0.05"), a point before the last two; written from the last.
+    let digits = 3;
+    for (let p = 1000; p <= n; p *= 10) digits++;
+    let i = this.at + digits + 1;
+    this.at = i;
+    for (let k = 0; k < digits; k++) {
+      if (k === 2) this.buf[--i] = 46; // '.'
+      const digit = n % 10;
+      this.buf[--i] = 48 + digit;
+      n = (n - digit) / 10;
+    }
+  }
+}
+
 export interface CsvExport {
   /** The download's name, e.g. costs-2026-10-01-to-2026-11-01.csv. */
   filename: string;

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Db } from '../../../db/client.js';
 import type { ReservationRow } from '../../../db/queries/reservations.js';
-import { allocateUnits, formatDecimal, formatUnits, roundUnits } from '../../domain/rounding.js';
+import { allocateUnits, formatDecimal, roundUnits } from '../../domain/rounding.js';
 import { tokenClassPrices, uncachedInputTokens } from '../../domain/tokens.js';
 import { HOUR_MS } from '../../domain/types.js';
 import type { CustomerInput, ScopeResult } from '../costing/evaluate.js';
@@ -19,7 +19,7 @@ import type { WindowEvaluation } from '../costing.server.js';
 import { fleetTotals, type Unit } from '../dashboard/fleet-totals.server.js';
 import { fleetOf, windowDays, type FleetEvaluation } from '../dashboard/fleet.server.js';
 import { withEvaluationSlot } from '../dashboard/limit.server.js';
-import { csvCell, CsvText, text, type Cell, type CsvExport, type Text } from './csv.server.js';
+import { CsvBytes, csvCell, CsvText, text, type Cell, type CsvExport, type Text } from './csv.server.js';
 import { evaluateByPool } from './fleet-stream.server.js';
 import { isoSeconds, periodFilename, type ExportPeriod } from './tables.server.js';
 
@@ -498,45 +498,9 @@ function commitmentName(r: ReservationRow, gpuType: string | null): string {
 
 const quantity6 = (x: number) => formatDecimal(x, 6);
 
-/** The cells of a row that change from day to day among rows of one charge identity, formatted. */
-interface RowFigures {
-  billed: string;
-  contracted: string;
-  effective: string;
-  list: string;
-  monthEnd: string;
-  monthStart: string;
-  end: string;
-  start: string;
-  commitmentQuantity: string;
-  consumed: string;
-  priced: string;
-}
-
-function rowFigures(dates: Context['dates'], u: UnitRows, r: Rounded, i: number): RowFigures {
-  const c = u.identities[u.identity[i]];
-  const day = dates[u.day[i]];
-  const quantity = u.quantity[i];
-  const gpu = c.kind !== 'api';
-  const isUsageOfCommitment = c.kind === 'used' || c.kind === 'unused';
-  // Commitment rows are GPU rows: one formatting of the GPU-hours serves all three columns.
-  const gpuHours = gpu ? quantity6(quantity) : '';
-  return {
-    billed: formatUnits(r.billed[i]),
-    contracted: formatUnits(isUsageOfCommitment ? r.effective[i] : r.billed[i]),
-    effective: formatUnits(r.effective[i]),
-    list: formatUnits(r.list[i]),
-    monthEnd: day.monthEnd,
-    monthStart: day.monthStart,
-    end: day.end,
-    start: day.start,
-    commitmentQuantity: c.commitment ? gpuHours : '',
-    consumed: gpu ? gpuHours : String(quantity),
-    priced: gpu ? gpuHours : quantity6(quantity / 1e6),
-  };
-}
-
-function focusRow(c: Identity, f: { [K in keyof RowFigures]: string | Slot }): (Cell | Text | Slot)[] {
+/** A row of an identity, its day-to-day figures left as slots (rowTemplate). */
+function focusRow(c: Identity): (Cell | Text | Slot)[] {
+  const f = SLOTS;
   const gpu = c.kind !== 'api';
   const commitment = c.commitment;
   const isUsageOfCommitment = c.kind === 'used' || c.kind === 'unused';
@@ -626,32 +590,39 @@ function rowOrder(u: UnitRows): Int32Array {
   return order.sort((a, b) => u.day[a] - u.day[b] || rank[u.identity[a]] - rank[u.identity[b]] || a - b);
 }
 
+/** The cells of a row that change from day to day among rows of one charge identity. */
 const FIGURES = ['billed', 'contracted', 'effective', 'list', 'monthEnd', 'monthStart', 'end', 'start', 'commitmentQuantity', 'consumed', 'priced'] as const;
+type Figure = (typeof FIGURES)[number];
 
 /** Where a figure goes in a record template. */
 class Slot {
-  constructor(readonly figure: keyof RowFigures) {}
+  constructor(readonly figure: number) {}
 }
 
-const SLOTS = Object.fromEntries(FIGURES.map((k) => [k, new Slot(k)])) as { [K in keyof RowFigures]: Slot };
+const SLOTS = Object.fromEntries(FIGURES.map((k, i) => [k, new Slot(i)])) as Record<Figure, Slot>;
 
-/** A charge identity's record with its figures left out: the text between them, and which figure goes where. */
+/** A charge identity's record with its figures left out: its UTF-8 bytes between them, and which figure goes where. */
 interface RowTemplate {
-  pieces: string[];
-  figures: (keyof RowFigures)[];
+  pieces: Uint8Array[];
+  figures: number[];
+  /** The most a row can take: the pieces and FIGURE_BYTES a figure. */
+  bytes: number;
 }
+
+/** The most bytes a figure takes: a date (20), an amount in cents or a quantity with 6 places below 1e21 (29). */
+const FIGURE_BYTES = 32;
 
 /**
  * Why: formatting 57 cells (and checking each for quoting and formulas) was most of the file's writing time,
  * yet rows of one identity — a customer's charge of one kind, model, price and commitment — differ only in their
  * dates and figures. The record is written once per identity, cell by cell as csvLine writes it, with a slot for
  * each figure, and each row fills the slots in: figures are numbers and dates, which csvLine writes as they are,
- * so a row is the same bytes as csvLine(focusRow(…)) of it.
+ * so a row is the same bytes as csvLine(focusRow(…)) of it. Rows go straight into bytes (CsvBytes).
  */
 function rowTemplate(c: Identity): RowTemplate {
   const pieces = [''];
-  const figures: (keyof RowFigures)[] = [];
-  focusRow(c, SLOTS).forEach((cell, i) => {
+  const figures: number[] = [];
+  focusRow(c).forEach((cell, i) => {
     if (i > 0) pieces[pieces.length - 1] += ',';
     if (cell instanceof Slot) {
       figures.push(cell.figure);
@@ -659,13 +630,60 @@ function rowTemplate(c: Identity): RowTemplate {
     } else pieces[pieces.length - 1] += csvCell(cell);
   });
   pieces[pieces.length - 1] += '\r\n';
-  return { pieces, figures };
+  const bytes = pieces.map((p) => Buffer.from(p, 'utf8'));
+  return { pieces: bytes, figures, bytes: bytes.reduce((n, b) => n + b.length, 0) + FIGURE_BYTES * figures.length };
 }
 
-function fillTemplate(t: RowTemplate, f: RowFigures): string {
-  let line = t.pieces[0];
-  for (let i = 0; i < t.figures.length; i++) line += f[t.figures[i]] + t.pieces[i + 1];
-  return line;
+const [BILLED, CONTRACTED, EFFECTIVE, LIST, MONTH_END, MONTH_START, END, START, COMMITMENT_QUANTITY, CONSUMED, PRICED] = FIGURES.map((_, i) => i);
+
+/** Charge i of a unit as a row of its identity's template. */
+function writeRow(out: CsvBytes, t: RowTemplate, dates: Context['dates'], u: UnitRows, r: Rounded, i: number): void {
+  const c = u.identities[u.identity[i]];
+  const day = dates[u.day[i]];
+  const quantity = u.quantity[i];
+  const gpu = c.kind !== 'api';
+  // Commitment rows are GPU rows: one formatting of the GPU-hours serves all three columns.
+  const gpuHours = gpu ? quantity6(quantity) : '';
+  for (let k = 0; k < t.figures.length; k++) {
+    out.bytes(t.pieces[k]);
+    switch (t.figures[k]) {
+      case BILLED:
+        out.units(r.billed[i]);
+        break;
+      case CONTRACTED:
+        out.units(c.kind === 'used' || c.kind === 'unused' ? r.effective[i] : r.billed[i]);
+        break;
+      case EFFECTIVE:
+        out.units(r.effective[i]);
+        break;
+      case LIST:
+        out.units(r.list[i]);
+        break;
+      case MONTH_END:
+        out.ascii(day.monthEnd);
+        break;
+      case MONTH_START:
+        out.ascii(day.monthStart);
+        break;
+      case END:
+        out.ascii(day.end);
+        break;
+      case START:
+        out.ascii(day.start);
+        break;
+      case COMMITMENT_QUANTITY:
+        out.ascii(gpuHours);
+        break;
+      case CONSUMED:
+        out.ascii(gpu ? gpuHours : String(quantity));
+        break;
+      case PRICED:
+        out.ascii(gpu ? gpuHours : quantity6(quantity / 1e6));
+        break;
+    }
+  }
+  out.bytes(t.pieces[t.figures.length]);
+  out.endRecord();
 }
 
 /** A unit's charges in the spill file, and the identities they refer to (kept in memory: a few per customer). */
@@ -681,8 +699,6 @@ interface SpilledUnit {
 
 /** A spilled charge: identity (uint32), day (uint32), quantity, cost, list cost (float64), little-endian. */
 const CHARGE_BYTES = 4 + 4 + 3 * 8;
-/** Rows handed to the writer at a time, as one text of about this many characters. */
-const PIECE_CHARS = 64 * 1024;
 
 /**
  * Every unit's charges, on disk until the file's total is known. Why: a unit's cents are its share of the file's
@@ -731,8 +747,8 @@ class UnitSpill {
     return { name: unit.name, current_usd: unit.current_usd, floor, identities: charges.identities, offset, rows: charges.length };
   }
 
-  /** A unit's rows with its share of the total in cents, in pieces of about PIECE_CHARS. */
-  *read(unit: SpilledUnit, cents: number, dates: Context['dates']): Generator<CsvText> {
+  /** A unit's rows with its share of the total in cents, into `out` (chunks handed over as they fill). */
+  *read(unit: SpilledUnit, cents: number, dates: Context['dates'], out: CsvBytes): Generator<CsvText> {
     if (cents !== unit.floor && cents !== unit.floor + 1) throw new Error(`unit ${unit.name}: ${cents} cents is not its floor share or one more`);
     const n = unit.rows;
     const view = this.view(n * CHARGE_BYTES);
@@ -752,20 +768,13 @@ class UnitSpill {
     const order = rowOrder(u);
     const rounded = roundUnit(u, order, cents);
     const templates: (RowTemplate | undefined)[] = [];
-    let text = '';
-    let rows = 0;
     for (const i of order) {
       const id = u.identity[i];
       const template = (templates[id] ??= rowTemplate(u.identities[id]));
-      text += fillTemplate(template, rowFigures(dates, u, rounded, i));
-      rows++;
-      if (text.length >= PIECE_CHARS) {
-        yield new CsvText(text, rows);
-        text = '';
-        rows = 0;
-      }
+      const full = out.reserve(template.bytes);
+      if (full) yield full;
+      writeRow(out, template, dates, u, rounded, i);
     }
-    if (rows) yield new CsvText(text, rows);
   }
 
   close(): void {
@@ -803,7 +812,10 @@ export async function focusExport(
       // fleetTotals' order: what is paid, most first.
       units.sort((a, b) => b.current_usd - a.current_usd || (a.name < b.name ? -1 : 1));
       const cents = allocateUnits(units.map((u) => u.current_usd));
-      for (let k = 0; k < units.length; k++) yield* spill.read(units[k], cents[k], dates);
+      const out = new CsvBytes();
+      for (let k = 0; k < units.length; k++) yield* spill.read(units[k], cents[k], dates, out);
+      const last = out.take();
+      if (last) yield last;
     } finally {
       spill.close();
     }
