@@ -122,9 +122,9 @@ export function buildRecommendDocument(input: RecommendDocumentInput): Recommend
   const allOnDemand = o === null ? null : onDemandCost(demand, o);
 
   const pricing = overflowPricing(inputs);
-  const schedule = reservationSchedule(input.reservations, fromMs, hours);
-  const anyReserved = schedule.gpus.some((n) => n > 0);
-  const current = anyReserved ? scheduleCost(demand, schedule, pricing) : null;
+  // No schedule to build without reservations (most scopes): it would be two arrays of zeros.
+  const schedule = input.reservations.length > 0 ? reservationSchedule(input.reservations, fromMs, hours) : null;
+  const current = schedule && schedule.gpus.some((n) => n > 0) ? scheduleCost(demand, schedule, pricing) : null;
 
   const level = input.recommendation ?? 'full';
   const { offers, best } = level === 'none' ? { offers: [], best: null } : recommend(inputs, input.offers);

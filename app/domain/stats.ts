@@ -50,6 +50,14 @@ function select(x: Float64Array, k: number, lo: number, hi: number): number {
   return x[k];
 }
 
+/** The values selection rearranges, reused from call to call (a window's hours each time; they never escape). */
+let scratch = new Float64Array(0);
+
+function scratchFor(n: number): Float64Array {
+  if (scratch.length < n) scratch = new Float64Array(n);
+  return scratch.length === n ? scratch : scratch.subarray(0, n);
+}
+
 /**
  * mean = Σ d / H, p50 and p95 by nearest rank, peak = max d, over every hour of the window (gaps count as
  * demand 0, like everywhere else). All 0 for an empty window.
@@ -60,7 +68,7 @@ export function demandStats(demand: ArrayLike<number>): DemandStats {
   // Summed in hour order, as every other total is, so mean·H matches them to the last bit.
   let s = 0;
   let peak = -Infinity;
-  const x = new Float64Array(n);
+  const x = scratchFor(n);
   for (let i = 0; i < n; i++) {
     const d = demand[i];
     s += d;

@@ -15,8 +15,8 @@ const api = (provider: string, model: string, pIn: number, pOut: number, cached:
   price_book_id: 0, kind: 'api' as const, provider, gpu_type: null, model, term_days: null, block_size: null, usd_per_gpu_hour: null,
   usd_per_mtok_input: pIn, usd_per_mtok_cached_input: cached, usd_per_mtok_cache_write: write, usd_per_mtok_output: pOut,
 });
-const profile = (book: number, model: string, pIn: number, pOut: number, u: number) => ({
-  price_book_id: book, model, gpu_type: 'H100', input_tokens_per_gpu_second: pIn, output_tokens_per_gpu_second: pOut, target_utilization: u,
+const profile = (book: number, model: string, pIn: number, pOut: number, u: number, gpuType = 'H100') => ({
+  price_book_id: book, model, gpu_type: gpuType, input_tokens_per_gpu_second: pIn, output_tokens_per_gpu_second: pOut, target_utilization: u,
 });
 
 const rows: PriceRows = {
@@ -34,8 +34,12 @@ const rows: PriceRows = {
     { ...api('z', 'm3', 0.1, 0.2), price_book_id: 2 },
   ],
   // m1 profiled in both books (faster in B), m2 only in A, m3 never
-  capacity_profiles: [profile(1, 'm1', 1000, 100, 0.5), profile(2, 'm1', 1000, 200, 0.6), profile(1, 'm2', 3000, 300, 0.8)],
-  gpu_types: [{ id: 7, name: 'H100', target_utilization: 0.75 }],
+  // L4: m1 only, slower.
+  capacity_profiles: [
+    profile(1, 'm1', 1000, 100, 0.5), profile(2, 'm1', 1000, 200, 0.6), profile(1, 'm2', 3000, 300, 0.8),
+    profile(1, 'm1', 300, 30, 0.7, 'L4'), profile(2, 'm1', 400, 40, 0.7, 'L4'),
+  ],
+  gpu_types: [{ id: 7, name: 'H100', target_utilization: 0.75 }, { id: 8, name: 'L4', target_utilization: 0.9 }],
 };
 const ctx = buildPriceContext({ from_ms: FROM, hours: HOURS }, rows);
 const type = ctx.gpu_types.get('H100')!;
@@ -97,6 +101,18 @@ describe('customerSeries (columns) equals hourlySeries per segment (rows)', () =
         expect(plain(customerSeries(ctx, type, t, k))).toEqual(plain(customerSeriesReference(ctx, type, t, k)));
       }),
       { seed: 20261128, numRuns: 200 },
+    );
+  });
+
+  it('on another GPU type with the API costs of the first lent to it, as computed alone', () => {
+    fc.assert(
+      fc.property(telemetryArb, tokenArb, (telemetry, tokens) => {
+        const { t, k } = columns(telemetry, tokens);
+        const none = columns([], []).t;
+        const lent = customerSeries(ctx, ctx.gpu_types.get('L4')!, none, k, customerSeries(ctx, type, t, k));
+        expect(plain(lent)).toEqual(plain(customerSeriesReference(ctx, ctx.gpu_types.get('L4')!, none, k)));
+      }),
+      { seed: 20261129, numRuns: 100 },
     );
   });
 

@@ -194,17 +194,21 @@ function window(ctx: PriceContext): { from: string; to: string } {
   return { from: formatInstant(ctx.from_ms), to: formatInstant(ctx.from_ms + ctx.hours * HOUR_MS) };
 }
 
-/** One customer's series on a type, computed at most once per evaluation. */
+/** One customer's series on a type, computed at most once per evaluation; its API costs once per customer. */
 export class SeriesCache {
   private readonly cache = new Map<string, ScopeSeries>();
+  /** Customer id → its first series: api(h) is the same on every type. */
+  private readonly first = new Map<number, ScopeSeries>();
   constructor(private readonly ctx: PriceContext) {}
 
   get(customer: CustomerInput, type: GpuTypePrices): ScopeSeries {
     const key = `${customer.id}|${type.id}`;
     let s = this.cache.get(key);
     if (!s) {
-      s = customerSeries(this.ctx, type, customer.telemetry.get(type.id) ?? emptyTelemetry(), customer.tokens);
+      const known = this.first.get(customer.id);
+      s = customerSeries(this.ctx, type, customer.telemetry.get(type.id) ?? emptyTelemetry(), customer.tokens, known);
       this.cache.set(key, s);
+      if (!known) this.first.set(customer.id, s);
     }
     return s;
   }

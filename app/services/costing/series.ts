@@ -223,13 +223,15 @@ function hourIndexOf(epochHour: number, fromHour: number, hours: number): number
 
 /**
  * customerSeriesReference's numbers, computed on the columns: per hour, the same sums in the same row order,
- * the same formulas (hourlySeries's, inlined there from tokens.ts), the same API choice per row.
+ * the same formulas (hourlySeries's, inlined there from tokens.ts), the same API choice per row. api(h) does not
+ * depend on the GPU type: `api`, the customer's series on another type of the same window, lends its own.
  */
 export function customerSeries(
   ctx: PriceContext,
   type: GpuTypePrices,
   telemetry: TelemetryColumns,
   tokens: TokenColumns,
+  api?: Pick<ScopeSeries, 'api_usd' | 'unpriced_models'>,
 ): ScopeSeries {
   if (ctx.uncovered > 0) throw new RangeError('the window has hours without a price book in force');
   const hours = ctx.hours;
@@ -237,7 +239,7 @@ export function customerSeries(
   const uGpu = type.target_utilization ?? DEFAULT_TARGET_UTILIZATION;
   if (!(uGpu > 0 && uGpu <= 1)) throw new RangeError(`target utilization ${uGpu} is outside (0, 1]`);
   const { allocated, busy, tokenDemand, profileSeconds, uncachedIn, out, hasTokens } = scratchFor(hours);
-  const api = new Float64Array(hours);
+  const apiUsd = api ? api.api_usd : new Float64Array(hours);
   const seg = segmentOf(ctx);
 
   {
@@ -310,6 +312,7 @@ export function customerSeries(
       tokenDemand[h] += seconds / HOUR_SECONDS / x.u;
       hasTokens[h] = 1;
     }
+    if (api) continue;
     // api(h) by hourlySeries's formula; with several offers, cheapestApiOffer's choice by apiCostUsd's formula
     // (the same one), so the cheapest cost is the very number hourlySeries adds for the chosen offer.
     const p = x.prices;
@@ -319,7 +322,7 @@ export function customerSeries(
         const cost = (uncached * p[j] + cached * p[j + 1] + write * p[j + 2] + output * p[j + 3]) / 1e6;
         if (cost < best) best = cost;
       }
-      api[h] += best;
+      apiUsd[h] += best;
     } else unpriced.add(tokens.models[m]);
   }
 
@@ -377,12 +380,12 @@ export function customerSeries(
     from_ms: ctx.from_ms,
     hours,
     demand,
-    api_usd: api,
+    api_usd: apiUsd,
     source,
     hours_without_data: gaps,
     observed: mergeObserved(observed),
     unprofiled_models: [...allUnprofiled].sort(),
-    unpriced_models: [...unpriced].sort(),
+    unpriced_models: api ? api.unpriced_models : [...unpriced].sort(),
     telemetry_hours: telemetryHours,
     token_hours: tokenHours,
   };

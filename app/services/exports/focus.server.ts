@@ -164,8 +164,9 @@ function providersOf(type: GpuTypePrices): string {
   return type.on_demand_providers.length ? type.on_demand_providers.join(' / ') : 'on-demand';
 }
 
-/** Σ_members d(h), hour by hour. */
-function scopeDemand(members: readonly Member[], hours: number): Float64Array {
+/** Σ_members d(h), hour by hour (a lone member's own series: the sum would be a copy of it). */
+function scopeDemand(members: readonly Member[], hours: number): ArrayLike<number> {
+  if (members.length === 1) return members[0].demand;
   const total = new Float64Array(hours);
   for (const m of members) for (let h = 0; h < hours; h++) total[h] += m.demand[h];
   return total;
@@ -192,7 +193,7 @@ function byRun(ctx: Context, type: GpuTypePrices, a: number, b: number, visit: (
 }
 
 /** Demand served on on-demand GPUs: d(h)·o(h) for each member (above `reserved(h)` GPUs, shared by demand that hour). */
-function onDemandCharges(out: Charges, ctx: Context, type: GpuTypePrices, members: readonly Member[], reserved: ArrayLike<number> | null, total: Float64Array): void {
+function onDemandCharges(out: Charges, ctx: Context, type: GpuTypePrices, members: readonly Member[], reserved: ArrayLike<number> | null, total: ArrayLike<number>): void {
   const provider = providersOf(type);
   const demands = members.map((m) => m.demand);
   const identities = perRate((o) =>
