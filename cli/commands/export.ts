@@ -48,6 +48,12 @@ export function exportPeriod(options: Context['options']): ExportPeriod {
   return { from, to, fromParam: day(from), toParam: day(to) };
 }
 
+/**
+ * How far the export may run ahead of the disk: with the stream's default (16 kB, less than one chunk of rows) it
+ * waited for each write to finish before handing over the next.
+ */
+const WRITE_AHEAD_BYTES = 1024 * 1024;
+
 /** Counts rows as they pass. */
 function counted(file: CsvExport): { file: CsvExport; rows: () => number } {
   let n = 0;
@@ -82,7 +88,7 @@ export async function writeExport(file: CsvExport, out: string | undefined, say:
   const target = path.resolve(out);
   const temp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
-    await pipeline(csvReadable(source), createWriteStream(temp, { flags: 'wx' }));
+    await pipeline(csvReadable(source), createWriteStream(temp, { flags: 'wx', highWaterMark: WRITE_AHEAD_BYTES }));
     await rename(temp, target);
   } catch (error) {
     await rm(temp, { force: true });
