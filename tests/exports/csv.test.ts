@@ -59,6 +59,18 @@ describe('CsvBytes', () => {
     expect(chunks.filter((c) => (c.text as Uint8Array).length > 256).map((c) => c.rows)).toEqual([1]);
   });
 
+  it('refuses to write past what was reserved rather than lose the bytes', () => {
+    const out = new CsvBytes(8);
+    expect(out.reserve(8)).toBeNull();
+    out.ascii('1234');
+    expect(() => out.ascii('56789')).toThrow(/longer than the 8 bytes reserved/);
+    expect(() => out.units(-12345)).toThrow(/longer than/); // "-123.45": 7 bytes, 4 left
+    expect(() => out.bytes(Buffer.from('x'.repeat(20)))).toThrow(/longer than/);
+    out.units(5); // "0.05" fits exactly
+    out.endRecord();
+    expect(Buffer.from(out.take()!.text as Uint8Array).toString('ascii')).toBe('12340.05');
+  });
+
   it('writes whole units exactly as formatUnits does', () => {
     const values = [0, 5, -5, 99, 100, -100, 12345, -12345, 1000, 999_999, 1_000_000, 2 ** 53 - 1, -(2 ** 53 - 1), -0];
     for (let k = 1; k < 1e15; k = k * 7 + 3) values.push(k, -k);

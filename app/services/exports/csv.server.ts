@@ -64,7 +64,13 @@ export class CsvBytes {
     this.rows++;
   }
 
+  /** A typed array ignores writes past its end: a record longer than reserved would lose bytes without a word. */
+  private room(bytes: number): void {
+    if (this.at + bytes > this.buf.length) throw new RangeError(`a CSV record is longer than the ${this.buf.length} bytes reserved for it`);
+  }
+
   bytes(b: Uint8Array): void {
+    this.room(b.length);
     // Most pieces are a few bytes: a loop beats set()'s call for those.
     if (b.length > 16) this.buf.set(b, this.at);
     else for (let i = 0; i < b.length; i++) this.buf[this.at + i] = b[i];
@@ -73,6 +79,7 @@ export class CsvBytes {
 
   /** Text known to be ASCII (numbers and dates the export formatted). */
   ascii(s: string): void {
+    this.room(s.length);
     for (let i = 0; i < s.length; i++) this.buf[this.at + i] = s.charCodeAt(i);
     this.at += s.length;
   }
@@ -80,10 +87,11 @@ export class CsvBytes {
   /** Whole units as formatUnits(units, 2) writes them: 12345 → "123.45", −5 → "-0.05". */
   units(units: number): void {
     let n = Math.abs(units);
-    if (units < 0) this.buf[this.at++] = 45; // '-'
     // At least three digits ("0.05"), a point before the last two; written from the last.
     let digits = 3;
     for (let p = 1000; p <= n; p *= 10) digits++;
+    this.room(digits + 1 + (units < 0 ? 1 : 0));
+    if (units < 0) this.buf[this.at++] = 45; // '-'
     let i = this.at + digits + 1;
     this.at = i;
     for (let k = 0; k < digits; k++) {
