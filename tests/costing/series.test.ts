@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { TelemetryColumns, TokenColumns } from '../../app/services/costing/columns.js';
 import { buildPriceContext, type PriceRows } from '../../app/services/costing/prices.js';
-import { customerSeries, customerSeriesReference, type ScopeSeries } from '../../app/services/costing/series.js';
+import { customerSeries, customerSeriesReference, SeriesArrays, type ScopeSeries } from '../../app/services/costing/series.js';
 
 const H = 3_600_000;
 const FROM = Date.parse('2026-03-01T00:00:00Z');
@@ -109,11 +109,29 @@ describe('customerSeries (columns) equals hourlySeries per segment (rows)', () =
       fc.property(telemetryArb, tokenArb, (telemetry, tokens) => {
         const { t, k } = columns(telemetry, tokens);
         const none = columns([], []).t;
-        const lent = customerSeries(ctx, ctx.gpu_types.get('L4')!, none, k, customerSeries(ctx, type, t, k));
+        const lent = customerSeries(ctx, ctx.gpu_types.get('L4')!, none, k, { api: customerSeries(ctx, type, t, k) });
         expect(plain(lent)).toEqual(plain(customerSeriesReference(ctx, ctx.gpu_types.get('L4')!, none, k)));
       }),
       { seed: 20261129, numRuns: 100 },
     );
+  });
+
+  it('from reused arrays, the same series as from new ones, each array handed out once until reset', () => {
+    const arrays = new SeriesArrays();
+    const { t, k } = columns(
+      [{ h: 3, allocated: 7200, share: 0.5 }],
+      [{ h: 5, m: 0, input: 4_000_000, cachedShare: 0.25, writeShare: 0, output: 300_000 }, { h: 30, m: 2, input: 1000, cachedShare: 0, writeShare: 0, output: 10 }],
+    );
+    const first = customerSeries(ctx, type, t, k, { arrays });
+    const second = customerSeries(ctx, type, t, k, { arrays });
+    expect(new Set([first.demand, first.api_usd, second.demand, second.api_usd]).size).toBe(4);
+    expect(plain(second)).toEqual(plain(customerSeries(ctx, type, t, k)));
+    arrays.reset();
+    // After reset the first arrays serve again, zeroed: a customer with other data gets its own figures only.
+    const other = columns([], [{ h: 10, m: 0, input: 1_000_000, cachedShare: 0, writeShare: 0, output: 1000 }]);
+    const again = customerSeries(ctx, type, other.t, other.k, { arrays });
+    expect(again.demand).toBe(first.demand);
+    expect(plain(again)).toEqual(plain(customerSeries(ctx, type, other.t, other.k)));
   });
 
   it('reports what it could not price or convert', () => {

@@ -10,7 +10,7 @@ import { showback, type Showback } from '../../domain/showback.js';
 import { HOUR_MS, type Overflow, type Rate, type Reservation } from '../../domain/types.js';
 import { hourIso, onDemandRate, type GpuTypePrices, type PriceContext } from './prices.js';
 import { emptyTelemetry, modelsOf, type TelemetryColumns, type TokenColumns } from './columns.js';
-import { customerSeries, type ScopeSeries } from './series.js';
+import { customerSeries, type ScopeSeries, type SeriesArrays } from './series.js';
 
 /** A window cannot be priced: no book, or no rate the scenario needs, is in force at some hour. */
 export class PricingError extends Error {
@@ -194,19 +194,25 @@ function window(ctx: PriceContext): { from: string; to: string } {
   return { from: formatInstant(ctx.from_ms), to: formatInstant(ctx.from_ms + ctx.hours * HOUR_MS) };
 }
 
-/** One customer's series on a type, computed at most once per evaluation; its API costs once per customer. */
+/**
+ * One customer's series on a type, computed at most once per evaluation; its API costs once per customer.
+ * `arrays`: where series' arrays come from (default new ones; see SeriesArrays).
+ */
 export class SeriesCache {
   private readonly cache = new Map<string, ScopeSeries>();
   /** Customer id → its first series: api(h) is the same on every type. */
   private readonly first = new Map<number, ScopeSeries>();
-  constructor(private readonly ctx: PriceContext) {}
+  constructor(
+    private readonly ctx: PriceContext,
+    private readonly arrays?: SeriesArrays,
+  ) {}
 
   get(customer: CustomerInput, type: GpuTypePrices): ScopeSeries {
     const key = `${customer.id}|${type.id}`;
     let s = this.cache.get(key);
     if (!s) {
       const known = this.first.get(customer.id);
-      s = customerSeries(this.ctx, type, customer.telemetry.get(type.id) ?? emptyTelemetry(), customer.tokens, known);
+      s = customerSeries(this.ctx, type, customer.telemetry.get(type.id) ?? emptyTelemetry(), customer.tokens, { api: known, arrays: this.arrays });
       this.cache.set(key, s);
       if (!known) this.first.set(customer.id, s);
     }

@@ -222,16 +222,51 @@ function hourIndexOf(epochHour: number, fromHour: number, hours: number): number
 }
 
 /**
+ * Arrays for series, handed out again after `reset` — which says that every series made from them has been
+ * dropped. Why: an export evaluating a year pool by pool made ~150 kB of arrays per customer and GPU type, garbage
+ * as soon as the pool was priced, and the collector's lag behind them was most of the export's peak memory.
+ */
+export class SeriesArrays {
+  private readonly float64s: Float64Array[] = [];
+  private readonly uint8s: Uint8Array[] = [];
+  private nextFloat64 = 0;
+  private nextUint8 = 0;
+
+  /** Zeroed, as a new array is. */
+  float64(n: number): Float64Array {
+    return zeroed(this.float64s, this.nextFloat64++, n, (k) => new Float64Array(k));
+  }
+
+  uint8(n: number): Uint8Array {
+    return zeroed(this.uint8s, this.nextUint8++, n, (k) => new Uint8Array(k));
+  }
+
+  reset(): void {
+    this.nextFloat64 = 0;
+    this.nextUint8 = 0;
+  }
+}
+
+function zeroed<A extends Float64Array | Uint8Array>(pool: A[], i: number, n: number, make: (n: number) => A): A {
+  const a = pool[i];
+  if (a && a.length === n) return a.fill(0) as A;
+  return (pool[i] = make(n));
+}
+
+const fresh = { float64: (n: number) => new Float64Array(n), uint8: (n: number) => new Uint8Array(n) };
+
+/**
  * customerSeriesReference's numbers, computed on the columns: per hour, the same sums in the same row order,
  * the same formulas (hourlySeries's, inlined there from tokens.ts), the same API choice per row. api(h) does not
  * depend on the GPU type: `api`, the customer's series on another type of the same window, lends its own.
+ * `arrays`: where the series' arrays come from (default new ones).
  */
 export function customerSeries(
   ctx: PriceContext,
   type: GpuTypePrices,
   telemetry: TelemetryColumns,
   tokens: TokenColumns,
-  api?: Pick<ScopeSeries, 'api_usd' | 'unpriced_models'>,
+  { api, arrays = fresh }: { api?: Pick<ScopeSeries, 'api_usd' | 'unpriced_models'>; arrays?: Pick<SeriesArrays, 'float64' | 'uint8'> } = {},
 ): ScopeSeries {
   if (ctx.uncovered > 0) throw new RangeError('the window has hours without a price book in force');
   const hours = ctx.hours;
@@ -239,7 +274,7 @@ export function customerSeries(
   const uGpu = type.target_utilization ?? DEFAULT_TARGET_UTILIZATION;
   if (!(uGpu > 0 && uGpu <= 1)) throw new RangeError(`target utilization ${uGpu} is outside (0, 1]`);
   const { allocated, busy, tokenDemand, profileSeconds, uncachedIn, out, hasTokens } = scratchFor(hours);
-  const apiUsd = api ? api.api_usd : new Float64Array(hours);
+  const apiUsd = api ? api.api_usd : arrays.float64(hours);
   const seg = segmentOf(ctx);
 
   {
@@ -326,8 +361,8 @@ export function customerSeries(
     } else unpriced.add(tokens.models[m]);
   }
 
-  const demand = new Float64Array(hours);
-  const source = new Uint8Array(hours);
+  const demand = arrays.float64(hours);
+  const source = arrays.uint8(hours);
   let gaps = 0;
   let telemetryHours = 0;
   let tokenHours = 0;

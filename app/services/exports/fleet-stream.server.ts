@@ -8,7 +8,8 @@ import type { Db } from '../../../db/client.js';
 import { listScopeCustomers, listScopePools, type ScopeCustomer, type ScopePool } from '../../../db/queries/costing-scopes.js';
 import { reservationsMeeting } from '../../../db/queries/reservations.js';
 import { rollupsByPool } from '../../../db/queries/rollups-by-pool.js';
-import { evaluateAll, type EvaluateOptions } from '../costing/evaluate.js';
+import { evaluateAll, SeriesCache, type EvaluateOptions } from '../costing/evaluate.js';
+import { SeriesArrays } from '../costing/series.js';
 import { customerInputs, loadPriceContext, reservationInputs, type WindowEvaluation } from '../costing.server.js';
 import type { PeriodWindow } from '../dashboard/fleet.server.js';
 
@@ -26,9 +27,9 @@ function byPool(customers: readonly ScopeCustomer[]): Map<number, ScopeCustomer[
 
 /**
  * Evaluations of the period, one group at a time (pools, when `pools` is false, are not evaluated: costs.csv
- * reads customers only; `detail` as evaluateAll's). Each is a WindowEvaluation of its group's customers and pool, valid until the next is
- * asked for (the rollup columns are reused); groups without rollups in the period are skipped (the engine gives
- * their customers no figures either).
+ * reads customers only; `detail` as evaluateAll's). Each is a WindowEvaluation of its group's customers and pool,
+ * valid until the next is asked for (the rollup columns and the series' arrays are reused); groups without rollups
+ * in the period are skipped (the engine gives their customers no figures either).
  */
 export async function* evaluateByPool(
   db: Db,
@@ -44,7 +45,10 @@ export async function* evaluateByPool(
   const byId = new Map(customers.map((c) => [c.id, c]));
   const poolById = new Map(pools.map((p) => [p.id, p]));
   const membersOf = byPool(customers);
+  // A group's series are dropped with its evaluation, when the next group is asked for: their arrays serve it.
+  const arrays = new SeriesArrays();
   for await (const group of rollupsByPool(db, window, customers)) {
+    arrays.reset();
     const members: ScopeCustomer[] = group.poolId !== null ? membersOf.get(group.poolId)! : [...group.customers.keys()].map((id) => byId.get(id)!);
     const pool: ScopePool | undefined = group.poolId !== null ? poolById.get(group.poolId) : undefined;
     const loaded = [...group.customers];
@@ -56,7 +60,11 @@ export async function* evaluateByPool(
     const ids = new Set(members.map((c) => c.id));
     const own = reservations.filter((r) => (r.customer_id !== null && ids.has(r.customer_id)) || (pool !== undefined && r.pool_id === pool.id));
     const scopePools = options.pools && pool ? [pool] : [];
-    const evaluation = evaluateAll(ctx, inputs, scopePools, reservationInputs(own), { overflow: 'on_demand', detail: options.detail });
+    const evaluation = evaluateAll(ctx, inputs, scopePools, reservationInputs(own), {
+      overflow: 'on_demand',
+      detail: options.detail,
+      cache: new SeriesCache(ctx, arrays),
+    });
     yield {
       ...evaluation,
       ctx,
