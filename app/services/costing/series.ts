@@ -253,7 +253,8 @@ function zeroed<A extends Float64Array | Uint8Array>(pool: A[], i: number, n: nu
   return (pool[i] = make(n));
 }
 
-const fresh = { float64: (n: number) => new Float64Array(n), uint8: (n: number) => new Uint8Array(n) };
+/** What a series is made of when no SeriesArrays are given. */
+const newArrays = { float64: (n: number) => new Float64Array(n), uint8: (n: number) => new Uint8Array(n) };
 
 /**
  * customerSeriesReference's numbers, computed on the columns: per hour, the same sums in the same row order,
@@ -266,7 +267,7 @@ export function customerSeries(
   type: GpuTypePrices,
   telemetry: TelemetryColumns,
   tokens: TokenColumns,
-  { api, arrays = fresh }: { api?: Pick<ScopeSeries, 'api_usd' | 'unpriced_models'>; arrays?: Pick<SeriesArrays, 'float64' | 'uint8'> } = {},
+  { api, arrays = newArrays }: { api?: Pick<ScopeSeries, 'api_usd' | 'unpriced_models'>; arrays?: Pick<SeriesArrays, 'float64' | 'uint8'> } = {},
 ): ScopeSeries {
   if (ctx.uncovered > 0) throw new RangeError('the window has hours without a price book in force');
   const hours = ctx.hours;
